@@ -1,0 +1,48 @@
+"""What every engine yields, and the one method every engine has."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from minicpm_demo.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReplyStats:
+    prompt_tokens: int
+    visual_tokens: int
+    generated_tokens: int
+    ttft_s: float  # from the request to the first streamed text, media preparation included
+    tokens_per_s: float  # decode speed after the first token
+    total_s: float
+    stopped: bool = False
+    notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One streamed increment: new reasoning text, new answer text, or (last) the reply's stats."""
+
+    answer: str = ""
+    reasoning: str = ""
+    stats: ReplyStats | None = None
+
+
+class Engine(Protocol):
+    def stream(self, messages: list[dict[str, Any]], settings: Settings,
+               stop_event: threading.Event) -> Iterator[Delta]:
+        """Stream a reply to the model-card ``messages``; stop soon after ``stop_event`` is set."""
+        ...
+
+
+@dataclass
+class EngineStatus:
+    state: str  # "loading" | "ready" | "error"
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)

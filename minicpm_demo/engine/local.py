@@ -1,0 +1,203 @@
+"""The in-process engine: cached model, the card's processor call, ``generate`` in a worker thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+from minicpm_demo import loader
+from minicpm_demo.engine.base import Delta, EngineStatus, ReplyStats
+from minicpm_demo.media import MediaLimits, load_image, sample_video
+from minicpm_demo.settings import Settings
+from minicpm_demo.text import ReasoningSplitter
+
+log = logging.getLogger(__name__)
+
+
+class EngineNotReady(RuntimeError):
+    """The model is still loading (or failed to load); the message says which and what to do."""
+
+
+class _StopOnEvent:
+    """A ``StoppingCriteria`` that ends ``generate`` at the next token once the event is set."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class LocalEngine:
+    def __init__(self, spec: loader.ModelSpec, limits: MediaLimits = MediaLimits()):
+        self.spec = spec
+        self.limits = limits
+        self._loaded: loader.LoadedModel | None = None
+        self._error: str | None = None
+        self._progress = "Waiting to load"
+        self._load_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ---- loading -------------------------------------------------------------------------------
+    def start_loading(self) -> None:
+        """Load the model in the background so the page can be served meanwhile."""
+        with self._lock:
+            if self._load_thread is None:
+                self._load_thread = threading.Thread(target=self._load, name="model-loader", daemon=True)
+                self._load_thread.start()
+
+    def wait_until_loaded(self, timeout: float | None = None) -> EngineStatus:
+        self.start_loading()
+        self._load_thread.join(timeout)
+        return self.status()
+
+    def _load(self) -> None:
+        try:
+            self._loaded = loader.load(self.spec, progress=self._set_progress)
+        except loader.LoaderError as error:
+            self._error = str(error)
+            log.error("model not loaded: %s", error)
+        except Exception as error:  # an unexpected failure must reach the status line, not kill the app
+            self._error = f"Loading {self.spec.model_id} failed: {type(error).__name__}: {error}"
+            log.exception("model not loaded")
+
+    def _set_progress(self, message: str) -> None:
+        self._progress = message
+        log.info("%s", message)
+
+    def status(self) -> EngineStatus:
+        if self._error:
+            return EngineStatus("error", self._error)
+        if self._loaded is None:
+            return EngineStatus("loading", self._progress)
+        loaded = self._loaded
+        return EngineStatus("ready", f"{loaded.name} · {loaded.quantization} · {loaded.device}", {
+            "model": loaded.spec.model_id, "quantization": loaded.quantization, "device": loaded.device,
+            "load_seconds": round(loaded.load_seconds, 1), "missing_kernels": loaded.missing_kernels,
+        })
+
+    def _ready_model(self) -> loader.LoadedModel:
+        if self._loaded is not None:
+            return self._loaded
+        self.start_loading()
+        if self._error:
+            raise EngineNotReady(f"The model could not be loaded: {self._error}")
+        raise EngineNotReady(f"The model is still loading ({self._progress}). Please wait a moment and send again.")
+
+    # ---- one request ---------------------------------------------------------------------------
+    def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[Any, list[str]]:
+        """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call."""
+        processor = self._ready_model().processor
+        notes: list[str] = []
+        video_metadata = []
+        resolved = []
+        for message in messages:
+            content = message["content"]
+            if isinstance(content, str):
+                resolved.append(message)
+                continue
+            items = []
+            for item in content:
+                if item["type"] == "image" and "path" in item:
+                    loaded_image = load_image(item["path"], self.limits)
+                    notes.extend(loaded_image.notes)
+                    items.append({"type": "image", "image": loaded_image.image})
+                elif item["type"] == "video" and "path" in item:
+                    sampled = sample_video(item["path"], partial(
+                        processor.video_processor.sample_frames,
+                        max_num_frames=settings.max_num_frames, stack_frames=settings.stack_frames,
+                    ), self.limits)
+                    notes.extend(sampled.notes)
+                    video_metadata.append(sampled.metadata)
+                    items.append({"type": "video", "video": sampled.frames})
+                else:
+                    items.append(item)
+            resolved.append({**message, "content": items})
+
+        processor_kwargs = settings.to_processor_kwargs()
+        if video_metadata:
+            # Frames are already the processor's own sample; it still stacks and slices them.
+            processor_kwargs.update(video_metadata=video_metadata, do_sample_frames=False)
+        inputs = processor.apply_chat_template(
+            resolved,
+            tokenize=True,
+            add_generation_prompt=True,
+            return_dict=True,
+            return_tensors="pt",
+            enable_thinking=settings.enable_thinking,
+            processor_kwargs=processor_kwargs,
+        )
+        return inputs, notes
+
+    def stream(self, messages: list[dict[str, Any]], settings: Settings,
+               stop_event: threading.Event) -> Iterator[Delta]:
+        import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        started = time.perf_counter()
+        loaded = self._ready_model()
+        inputs, notes = self.prepare_inputs(messages, settings)
+        inputs = inputs.to(loaded.model.device)
+        input_ids = inputs["input_ids"]
+        prompt_tokens = int(input_ids.shape[1])
+        config = loaded.model.config
+        visual_tokens = int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum())
+
+        tokenizer = loaded.processor.tokenizer
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        result: dict[str, Any] = {}
+
+        def generate() -> None:
+            try:
+                with torch.inference_mode():
+                    result["output"] = loaded.model.generate(
+                        **inputs,
+                        **settings.to_generate_kwargs(),
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop_event)]),
+                    )
+            except BaseException as error:  # re-raised in the consumer below
+                result["error"] = error
+                streamer.end()
+
+        worker = threading.Thread(target=generate, name="generate", daemon=True)
+        splitter = ReasoningSplitter(settings.enable_thinking)
+        first_token_at = None
+        worker.start()
+        try:
+            for piece in streamer:
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                reasoning, answer = splitter.feed(piece)
+                if reasoning or answer:
+                    yield Delta(answer=answer, reasoning=reasoning)
+            worker.join()
+            if "error" in result:
+                raise result["error"]
+            reasoning, answer = splitter.flush()
+            if reasoning or answer:
+                yield Delta(answer=answer, reasoning=reasoning)
+            finished = time.perf_counter()
+            generated = int(result["output"].shape[1]) - prompt_tokens
+            first_token_at = first_token_at or finished
+            decode_time = finished - first_token_at
+            yield Delta(stats=ReplyStats(
+                prompt_tokens=prompt_tokens,
+                visual_tokens=visual_tokens,
+                generated_tokens=generated,
+                ttft_s=first_token_at - started,
+                tokens_per_s=(generated - 1) / decode_time if generated > 1 and decode_time > 0 else 0.0,
+                total_s=finished - started,
+                stopped=stop_event.is_set(),
+                notes=tuple(notes),
+            ))
+        finally:
+            # Reached on normal end, on error, and when the consumer closes us (Stop in the UI).
+            stop_event.set()
+            worker.join(timeout=30)

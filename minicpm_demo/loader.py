@@ -1,0 +1,292 @@
+"""Load a MiniCPM-V 4.6 checkpoint once per process and share it.
+
+The cache is keyed by (model id, revision, device, dtype); concurrent first requests wait for one load.
+Every failure an operator can fix becomes a ``LoaderError`` whose message names the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_ID = "openbmb/MiniCPM-V-4.6-GPTQ"
+BF16_MODEL_ID = "openbmb/MiniCPM-V-4.6"
+EXPECTED_MODEL_TYPE = "minicpmv4_6"
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+# Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.
+_DTYPE_LABELS = {"torch.bfloat16": "BF16", "torch.float16": "FP16", "torch.float32": "FP32"}
+_HF_CACHE_VARIABLES = ("HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "HF_MODULES_CACHE")
+
+
+class LoaderError(RuntimeError):
+    """A model that cannot be loaded, with a message that tells the operator what to change."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str = DEFAULT_MODEL_ID
+    revision: str | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    model: object
+    processor: object
+    device: str
+    quantization: str
+    load_seconds: float
+    missing_kernels: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.spec.model_id.rstrip("/").split("/")[-1] if os.path.isdir(self.spec.model_id) else self.spec.model_id
+
+
+_cache: dict[tuple, LoadedModel] = {}
+_cache_lock = threading.Lock()
+_key_locks: dict[tuple, threading.Lock] = {}
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device not in DEVICES:
+        raise LoaderError(f"Unknown device {device!r}: use one of {', '.join(DEVICES)} (--device / DEVICE).")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LoaderError(
+            "CUDA was requested (--device cuda / DEVICE=cuda) but no CUDA GPU is visible to PyTorch. "
+            "Run on a GPU machine, install a CUDA build of torch, or use --device cpu (or auto)."
+        )
+    return device
+
+
+def _cache_key(spec: ModelSpec) -> tuple:
+    return (spec.model_id, spec.revision, resolve_device(spec.device), spec.dtype)
+
+
+def load(spec: ModelSpec, progress: Callable[[str], None] | None = None) -> LoadedModel:
+    """Return the loaded model for ``spec``, loading it on first use; raises ``LoaderError``."""
+    key = _cache_key(spec)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+        key_lock = _key_locks.setdefault(key, threading.Lock())
+    with key_lock:
+        with _cache_lock:
+            if key in _cache:
+                return _cache[key]
+        loaded = _load_uncached(spec, key[2], progress or (lambda message: None))
+        with _cache_lock:
+            _cache[key] = loaded
+        return loaded
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (tests and benchmarks that load several checkpoints use it)."""
+    with _cache_lock:
+        _cache.clear()
+        _key_locks.clear()
+
+
+@contextlib.contextmanager
+def _keep_hf_cache_environment():
+    saved = {name: os.environ.get(name) for name in _HF_CACHE_VARIABLES}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def prepare_gptq_environment() -> None:
+    """Import gptqmodel without letting it move the user's Hugging Face cache, sized for small CPUs."""
+    os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(max(1, min(os.cpu_count() or 1, 2))))
+    with _keep_hf_cache_environment():
+        import gptqmodel  # noqa: F401
+
+
+def quantized_module_groups(checkpoint_dir: str | os.PathLike) -> list[list[str]]:
+    """The names, relative to a decoder layer, of the modules that carry ``qweight`` in a checkpoint."""
+    names = sorted({
+        _block_relative_name(key[: -len(".qweight")])
+        for key in _checkpoint_tensor_names(Path(checkpoint_dir))
+        if key.endswith(".qweight")
+    })
+    return [names] if names else []
+
+
+def _block_relative_name(module: str) -> str:
+    # "model.language_model.layers.3.self_attn.q_proj" -> "self_attn.q_proj"
+    parts = module.split(".")
+    for index, part in enumerate(parts[:-1]):
+        if part == "layers" and parts[index + 1].isdigit():
+            return ".".join(parts[index + 2:])
+    return module
+
+
+def _checkpoint_tensor_names(checkpoint_dir: Path) -> list[str]:
+    index = checkpoint_dir / "model.safetensors.index.json"
+    if index.exists():
+        return list(json.loads(index.read_text())["weight_map"])
+    from safetensors import safe_open
+
+    names: list[str] = []
+    for shard in sorted(checkpoint_dir.glob("*.safetensors")):
+        with safe_open(str(shard), framework="pt") as handle:
+            names.extend(handle.keys())
+    return names
+
+
+def _snapshot_dir(spec: ModelSpec) -> Path:
+    """The local directory of the checkpoint (the hub snapshot for a hub id)."""
+    if os.path.isdir(spec.model_id):
+        return Path(spec.model_id)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(spec.model_id, revision=spec.revision,
+                                  allow_patterns=["*.json", "*.safetensors", "*.jinja", "*.txt"]))
+
+
+def _unreachable_message(spec: ModelSpec, error: Exception) -> str:
+    from huggingface_hub.constants import HF_HUB_OFFLINE
+
+    where = f"{spec.model_id!r}" + (f" (revision {spec.revision!r})" if spec.revision else "")
+    if os.path.isabs(spec.model_id) or spec.model_id.startswith((".", "~")):
+        return (f"Model directory {where} does not exist or is not a checkpoint. "
+                "Check the path given to --model / MODEL_ID.")
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    if isinstance(error, RevisionNotFoundError):
+        return f"Revision {spec.revision!r} of {spec.model_id!r} does not exist. Check --revision / MODEL_REVISION."
+    if isinstance(error, RepositoryNotFoundError):
+        return (f"No model {where} on the Hugging Face Hub (or it is private/gated: log in with `hf auth login` "
+                "or set HF_TOKEN). Check --model / MODEL_ID.")
+    offline = "HF_HUB_OFFLINE=1 is set, so" if HF_HUB_OFFLINE else "the Hugging Face Hub could not be reached, and"
+    return (
+        f"Weights for {where} are unreachable: {offline} they are not in the local cache. "
+        "Connect to the internet (unset HF_HUB_OFFLINE), download them first with "
+        f"`hf download {spec.model_id}`, or point --model / MODEL_ID at a local checkpoint directory."
+    )
+
+
+def _torch_dtype(spec: ModelSpec, device: str, quantized: bool):
+    import torch
+
+    if spec.dtype not in DTYPES:
+        raise LoaderError(f"Unknown dtype {spec.dtype!r}: use one of {', '.join(DTYPES)} (--dtype / DTYPE).")
+    if spec.dtype != "auto":
+        return getattr(torch, spec.dtype)
+    if quantized:
+        return torch.bfloat16 if device == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+    return "auto"
+
+
+def _missing_kernels(device: str) -> list[str]:
+    """Optional kernel packages whose absence makes the linear-attention layers slow on a GPU."""
+    if device != "cuda":
+        return []
+    wanted = {"causal_conv1d": "causal-conv1d", "fla": "flash-linear-attention"}
+    return [package for module, package in wanted.items() if importlib.util.find_spec(module) is None]
+
+
+def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]) -> LoadedModel:
+    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+    started = time.perf_counter()
+    progress(f"Reading the configuration of {spec.model_id}")
+    try:
+        checkpoint = _snapshot_dir(spec)
+        config = AutoConfig.from_pretrained(checkpoint)
+    except (OSError, ValueError) as error:
+        if isinstance(error, ValueError) and "model type" in str(error):
+            raise LoaderError(_wrong_model_type_message(spec, str(error))) from error
+        raise LoaderError(_unreachable_message(spec, error)) from error
+    if getattr(config, "model_type", None) != EXPECTED_MODEL_TYPE:
+        raise LoaderError(_wrong_model_type_message(spec, getattr(config, "model_type", "unknown")))
+
+    quantization = getattr(config, "quantization_config", None)
+    quantized = bool(quantization)
+    if quantized:
+        _prepare_gptq_config(spec, checkpoint, config, device)
+
+    progress("Loading the processor")
+    processor = AutoProcessor.from_pretrained(checkpoint)
+    progress(f"Loading the weights on {device}")
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(
+            checkpoint,
+            config=config,
+            dtype=_torch_dtype(spec, device, quantized),
+            device_map=device,
+            attn_implementation="sdpa",
+        )
+    except (ImportError, ModuleNotFoundError) as error:
+        raise LoaderError(f"Loading {spec.model_id} needs a package that is missing: {error}. "
+                          "Install the project's requirements (`pip install -r requirements.txt`).") from error
+    model.eval()
+    label = f"GPTQ {_quant_value(quantization, 'bits', 4)}-bit" if quantized else _DTYPE_LABELS.get(str(model.dtype), str(model.dtype))
+    loaded = LoadedModel(spec=spec, model=model, processor=processor, device=device, quantization=label,
+                         load_seconds=time.perf_counter() - started, missing_kernels=_missing_kernels(device))
+    log.info("loaded %s (%s) on %s in %.1f s", spec.model_id, label, device, loaded.load_seconds)
+    if loaded.missing_kernels:
+        log.warning("linear-attention kernels missing (%s): decoding is slower; pip install them on the GPU",
+                    ", ".join(loaded.missing_kernels))
+    return loaded
+
+
+def _wrong_model_type_message(spec: ModelSpec, found: str) -> str:
+    return (f"{spec.model_id!r} is not a MiniCPM-V 4.6 checkpoint (model_type {found!r}, expected "
+            f"{EXPECTED_MODEL_TYPE!r}). Point --model / MODEL_ID at {DEFAULT_MODEL_ID} or {BF16_MODEL_ID} "
+            "or a fine-tune of them.")
+
+
+def _quant_value(quantization, name: str, default):
+    if isinstance(quantization, dict):
+        return quantization.get(name, default)
+    return getattr(quantization, name, default)
+
+
+def _prepare_gptq_config(spec: ModelSpec, checkpoint: Path, config, device: str) -> None:
+    quantization = config.quantization_config
+    method = _quant_value(quantization, "quant_method", "gptq")
+    if str(method).lower() != "gptq":
+        return
+    missing = [package for module, package in (("gptqmodel", "gptqmodel"), ("optimum", "optimum"))
+               if importlib.util.find_spec(module) is None]
+    if missing:
+        raise LoaderError(
+            f"{spec.model_id} is a GPTQ 4-bit checkpoint and needs {' and '.join(missing)}: "
+            f"`pip install {' '.join(missing)}` (both are in requirements.txt), or use the BF16 checkpoint "
+            f"--model {BF16_MODEL_ID}."
+        )
+    prepare_gptq_environment()
+    if isinstance(quantization, dict):
+        quantization = dict(quantization)
+        if not quantization.get("modules_in_block_to_quantize"):
+            # Without it, optimum would also quantize the linear-attention in_proj_a/in_proj_b layers
+            # that gptqmodel keeps in full precision, and loading fails or reads garbage.
+            quantization["modules_in_block_to_quantize"] = quantized_module_groups(checkpoint)
+        if device == "cpu":
+            # Loads without compiling; gptqmodel's default CPU kernel compiles for about a minute first.
+            quantization["backend"] = "gptq_torch_aten"
+        config.quantization_config = quantization

@@ -1,0 +1,253 @@
+"""Open what users upload: images with Pillow, videos with PyAV. Knows nothing of Gradio.
+
+Every problem a user can cause raises ``MediaError`` with a message that says what was wrong and
+what to do about it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MB = 1024 * 1024
+
+
+class MediaError(ValueError):
+    """An upload that cannot be used, with a message written for the person who uploaded it."""
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_image_bytes: int = 50 * MB
+    max_image_pixels: int = 180_000_000  # beyond this Pillow's decompression-bomb guard refuses the file
+    max_image_side: int = 4480  # longer sides are downscaled before the processor (10 × the 448 slice)
+    max_video_bytes: int = 1024 * MB
+    max_video_seconds: float = 30 * 60
+
+
+@dataclass
+class LoadedImage:
+    image: Image.Image
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    duration: float
+    fps: float
+    total_frames: int
+    width: int
+    height: int
+
+
+@dataclass
+class SampledVideo:
+    frames: np.ndarray  # (num_frames, height, width, 3) uint8, in the order the indices asked for
+    metadata: object  # transformers.video_utils.VideoMetadata, with frames_indices set
+    notes: list[str] = field(default_factory=list)
+
+
+def describe_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def _check_file(path: str | os.PathLike, kind: str, max_bytes: int, flag: str) -> str:
+    name = os.path.basename(str(path))
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise MediaError(f"The {kind} {name!r} could not be read (it may have been removed). Upload it again.") from None
+    if size == 0:
+        raise MediaError(f"The {kind} {name!r} is empty (0 bytes). Upload the file again.")
+    if size > max_bytes:
+        raise MediaError(
+            f"The {kind} {name!r} is {size / MB:.0f} MB; this demo takes up to {max_bytes / MB:.0f} MB. "
+            f"Upload a smaller file or raise {flag}."
+        )
+    return name
+
+
+def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> LoadedImage:
+    """Open an image by content (not by file name) and normalise it to an upright RGB picture."""
+    name = _check_file(path, "image", limits.max_image_bytes, "--max-image-mb")
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            previous_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+            try:
+                with Image.open(path) as opened:
+                    if getattr(opened, "n_frames", 1) > 1:
+                        notes.append(f"{name}: animated image, the first frame was used")
+                    opened.seek(0)
+                    opened.load()
+                    image = ImageOps.exif_transpose(opened) or opened.copy()
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous_limit
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MediaError(
+            f"The image {name!r} has too many pixels (over {limits.max_image_pixels / 1e6:.0f} megapixels) "
+            "and may be a decompression bomb. Resize it and upload it again."
+        ) from None
+    except UnidentifiedImageError:
+        raise MediaError(
+            f"{name!r} is not an image this demo can read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF"
+            f"{', HEIC' if _heif_available() else ''}). Convert it to PNG or JPEG and upload it again."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise MediaError(
+            f"The image {name!r} is damaged or incomplete ({error}). Upload it again or re-save it as PNG/JPEG."
+        ) from None
+
+    image = _to_rgb(image)
+    longest = max(image.size)
+    if longest > limits.max_image_side:
+        scale = limits.max_image_side / longest
+        new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        notes.append(f"{name}: downscaled from {image.width}×{image.height} to {new_size[0]}×{new_size[1]}")
+        image = image.resize(new_size, Image.Resampling.LANCZOS)
+    return LoadedImage(image=image, notes=notes)
+
+
+def _heif_available() -> bool:
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB for the processor: transparency composited on white, 16-bit/CMYK/greyscale converted."""
+    if image.mode == "RGB":
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _open_container(path, name: str):
+    import av
+
+    try:
+        return av.open(str(path))
+    except (av.error.InvalidDataError, av.error.EOFError, av.error.ValueError, UnicodeDecodeError):
+        raise MediaError(
+            f"{name!r} is not a video this demo can read, or its header is damaged. "
+            "Upload an MP4 (H.264), WebM or MOV file."
+        ) from None
+    except av.error.FFmpegError as error:
+        raise MediaError(f"The video {name!r} could not be opened ({error}). Upload it again as MP4.") from None
+
+
+def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> VideoInfo:
+    """Duration, frame rate and frame count, from the stream or the container when the stream omits them."""
+    name = _check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
+    with _open_container(path, name) as container:
+        info = _stream_info(container, name)
+    if info.duration > limits.max_video_seconds:
+        raise MediaError(
+            f"The video {name!r} is {describe_duration(info.duration)}; this demo takes up to "
+            f"{describe_duration(limits.max_video_seconds)} — trim it or raise --max-video-seconds."
+        )
+    return info
+
+
+def _stream_info(container, name: str) -> VideoInfo:
+    if not container.streams.video:
+        raise MediaError(f"{name!r} has no video track (audio only?). Upload a file with a picture.")
+    stream = container.streams.video[0]
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    duration = 0.0
+    if stream.duration and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / 1_000_000
+    total = int(stream.frames or 0)
+    if total == 0 and duration and fps:
+        total = int(round(duration * fps))
+    if not duration and total and fps:
+        duration = total / fps
+    if fps <= 0 or total <= 0 or duration <= 0:
+        raise MediaError(f"The video {name!r} has no readable frames (zero length or damaged). Upload another file.")
+    return VideoInfo(duration=duration, fps=fps, total_frames=total, width=stream.width, height=stream.height)
+
+
+def sample_video(
+    path: str | os.PathLike,
+    indices_for: Callable[[object], Sequence[int]],
+    limits: MediaLimits = MediaLimits(),
+) -> SampledVideo:
+    """Decode only the frames ``indices_for(metadata)`` asks for, in that order (repeats allowed).
+
+    ``indices_for`` is the video processor's own ``sample_frames`` (bound to the request's settings), so
+    the frames are the ones the processor would pick from the whole decoded video.
+    """
+    from transformers.video_utils import VideoMetadata
+
+    info = probe_video(path, limits)
+    name = os.path.basename(str(path))
+    metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
+                             width=info.width, height=info.height, video_backend="pyav")
+    indices = [int(index) for index in indices_for(metadata)]
+    if not indices:
+        raise MediaError(f"No frames could be sampled from {name!r}. Upload a longer video.")
+    wanted = set(indices)
+    last_wanted = max(indices)
+    decoded: dict[int, np.ndarray] = {}
+    last_frame, last_index = None, -1
+    import av
+
+    with _open_container(path, name) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                last_frame, last_index = frame, index
+                if index in wanted:
+                    decoded[index] = _upright(frame)
+                if index >= last_wanted:
+                    break
+        except av.error.FFmpegError:
+            if last_frame is None:
+                raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
+    if last_frame is None:
+        raise MediaError(f"The video {name!r} has no decodable frames. Upload another file.")
+    notes = []
+    if last_index < last_wanted:
+        # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
+        tail = _upright(last_frame)
+        decoded.update({index: tail for index in wanted if index > last_index})
+        notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
+    metadata.frames_indices = indices
+    return SampledVideo(frames=np.stack([decoded[index] for index in indices]), metadata=metadata, notes=notes)
+
+
+def _upright(frame) -> np.ndarray:
+    array = frame.to_ndarray(format="rgb24")
+    rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    if rotation:
+        array = np.ascontiguousarray(np.rot90(array, k=rotation // 90))
+    return array

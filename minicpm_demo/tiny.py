@@ -1,0 +1,377 @@
+"""Build a tiny random-weight MiniCPM-V 4.6 checkpoint that loads like the real one.
+
+    python -m minicpm_demo.tiny OUT_DIR [--gptq]
+
+The checkpoint uses the real architecture classes, the real special-token strings (from
+shared/reference/special_tokens.json, copied into ``REFERENCE_ADDED_TOKENS`` below), a byte-level BPE
+tokenizer trained here on a small built-in corpus, and a chat template with the structure of the real
+one. Weights are random, so it speaks nonsense — but every byte goes through the same
+``AutoProcessor``/``AutoModelForImageTextToText`` calls a user's real checkpoint takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# The added tokens of the real tokenizer, in id order (ids 248044…248093 there). The tiny tokenizer
+# appends them after its own small BPE vocabulary, so their order and roles match the real one.
+REFERENCE_ADDED_TOKENS: list[tuple[str, bool]] = [
+    ("<|endoftext|>", True), ("<|im_start|>", True), ("<|im_end|>", True),
+    ("<|object_ref_start|>", True), ("<|object_ref_end|>", True), ("<|box_start|>", True),
+    ("<|box_end|>", True), ("<|quad_start|>", True), ("<|quad_end|>", True),
+    ("<|vision_start|>", True), ("<|vision_end|>", True), ("<|vision_pad|>", True),
+    ("<|image_pad|>", True), ("<|video_pad|>", True), ("<tool_call>", False), ("</tool_call>", False),
+    ("<|fim_prefix|>", False), ("<|fim_middle|>", False), ("<|fim_suffix|>", False), ("<|fim_pad|>", False),
+    ("<|repo_name|>", False), ("<|file_sep|>", False), ("<tool_response>", False), ("</tool_response>", False),
+    ("<think>", False), ("</think>", False), ("<|audio_start|>", True), ("<|audio_end|>", True),
+    ("<tts_pad>", True), ("<tts_text_bos>", True), ("<tts_text_eod>", True), ("<tts_text_bos_single>", True),
+    ("<|audio_pad|>", True), ("<unk>", True), ("<image>", True), ("</image>", True), ("<ref>", True),
+    ("</ref>", True), ("<box>", True), ("</box>", True), ("<quad>", True), ("</quad>", True),
+    ("<point>", True), ("</point>", True), ("<slice>", True), ("</slice>", True), ("<image_id>", True),
+    ("</image_id>", True), ("<timestamp>", True), ("</timestamp>", True),
+]
+
+# What the processor reads off the tokenizer (transformers 5 "model-specific special tokens").
+PROCESSOR_TOKENS = {
+    "image_token": "<|image_pad|>",
+    "video_token": "<|video_pad|>",
+    "image_start_token": "<image>",
+    "image_end_token": "</image>",
+    "slice_start_token": "<slice>",
+    "slice_end_token": "</slice>",
+    "image_id_start_token": "<image_id>",
+    "image_id_end_token": "</image_id>",
+}
+
+# Qwen-style pre-tokenisation regex (contractions, letters, digits one by one, punctuation, spaces).
+PRETOKENIZE_REGEX = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+# Same structure as the real template: Qwen-style turns, content lists with image / video / text items,
+# reasoning of earlier assistant turns dropped, and an empty think block when thinking is off.
+CHAT_TEMPLATE = """\
+{%- for message in messages -%}
+<|im_start|>{{ message['role'] }}
+{% if message['content'] is string -%}
+{%- set text = message['content'] -%}
+{%- else -%}
+{%- set text = namespace(value='') -%}
+{%- for item in message['content'] -%}
+{%- if item['type'] == 'image' -%}
+{%- set text.value = text.value ~ '<|image_pad|>\\n' -%}
+{%- elif item['type'] == 'video' -%}
+{%- set text.value = text.value ~ '<|video_pad|>\\n' -%}
+{%- elif item['type'] == 'text' -%}
+{%- set text.value = text.value ~ item['text'] -%}
+{%- endif -%}
+{%- endfor -%}
+{%- set text = text.value -%}
+{%- endif -%}
+{%- if message['role'] == 'assistant' and '</think>' in text -%}
+{%- set text = text.split('</think>')[-1].lstrip('\\n') -%}
+{%- endif -%}
+{{ text }}<|im_end|>
+{% endfor -%}
+{%- if add_generation_prompt -%}
+<|im_start|>assistant
+{% if enable_thinking is defined and enable_thinking -%}
+<think>
+{% else -%}
+<think>
+
+</think>
+
+{% endif -%}
+{%- endif -%}"""
+
+_CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "What is in this image? Describe the picture in detail, please.",
+    "The video shows a person walking along a beach at sunset while waves roll in.",
+    "A red car is parked next to a green tree; the sky is blue and there are white clouds.",
+    "Read the text in the screenshot and summarise it in three short sentences.",
+    "How many people are in the photo, and what are they doing?",
+    "Compare the two images: which one is brighter, and why do you think so?",
+    "Thinking step by step: first look at the colours, then the shapes, then the text.",
+    "这是一张照片。图片里有一只猫和一只狗。请描述这个视频的内容。",
+    "Numbers: 0 1 2 3 4 5 6 7 8 9 10 100 2026; symbols: ( ) [ ] { } < > / \\ | - + = * & % $ # @ ! ?",
+    "def main():\n    print('hello world')\n    return 0\n",
+    "$$E = mc^2$$ and \\frac{a}{b} are written in LaTeX.",
+]
+
+
+def _build_tokenizer(vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import AddedToken, Regex
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE(unk_token=None, byte_fallback=False))
+    backend.normalizer = normalizers.NFC()
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    backend.add_tokens([
+        AddedToken(content, special=special, normalized=False) for content, special in REFERENCE_ADDED_TOKENS
+    ])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        bos_token=None,
+        extra_special_tokens=PROCESSOR_TOKENS,
+        model_max_length=262144,
+        clean_up_tokenization_spaces=False,
+        padding_side="left",
+    )
+    return tokenizer
+
+
+def tiny_config_dict(vocab_size: int, token_ids: dict[str, int]) -> dict:
+    """The tiny model's config.json content (same keys as shared/reference/config.json)."""
+    layer_types = ["linear_attention", "linear_attention", "linear_attention", "full_attention"]
+    return {
+        "architectures": ["MiniCPMV4_6ForConditionalGeneration"],
+        "model_type": "minicpmv4_6",
+        "image_size": 448,
+        "drop_vision_last_layer": False,
+        "insert_layer_id": 1,
+        "image_token_id": token_ids["<|image_pad|>"],
+        "video_token_id": token_ids["<|video_pad|>"],
+        "eos_token_id": token_ids["<|endoftext|>"],
+        "bos_token_id": None,
+        "pad_token_id": None,
+        "tie_word_embeddings": True,
+        "use_cache": True,
+        "vision_config": {
+            "model_type": "minicpmv4_6_vision",
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 2,
+            "num_channels": 3,
+            "image_size": 980,
+            "patch_size": 14,
+            "hidden_act": "gelu_pytorch_tanh",
+            "layer_norm_eps": 1e-6,
+            "attention_dropout": 0.0,
+        },
+        "text_config": {
+            "model_type": "qwen3_5_text",
+            "vocab_size": vocab_size,
+            "hidden_size": 128,
+            "intermediate_size": 256,
+            "num_hidden_layers": len(layer_types),
+            "layer_types": layer_types,
+            "full_attention_interval": 4,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "attn_output_gate": True,
+            "linear_conv_kernel_dim": 4,
+            "linear_key_head_dim": 32,
+            "linear_value_head_dim": 32,
+            "linear_num_key_heads": 2,
+            "linear_num_value_heads": 2,
+            "hidden_act": "silu",
+            "max_position_embeddings": 262144,
+            "rms_norm_eps": 1e-6,
+            "partial_rotary_factor": 0.25,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000000, "partial_rotary_factor": 0.25},
+            "mamba_ssm_dtype": "float32",
+            "mlp_only_layers": [],
+            "mtp_num_hidden_layers": 0,
+            "tie_word_embeddings": True,
+            # Wider than the real 0.02 so that greedy decoding of random weights varies from token to token.
+            "initializer_range": 0.1,
+            "eos_token_id": token_ids["<|endoftext|>"],
+        },
+    }
+
+
+def _build_processor(tokenizer, scale_resolution: int):
+    from transformers.models.minicpmv4_6 import (
+        MiniCPMV4_6ImageProcessor,
+        MiniCPMV4_6Processor,
+        MiniCPMV4_6VideoProcessor,
+    )
+
+    common = {
+        "scale_resolution": scale_resolution,
+        "max_slice_nums": 9,
+        "patch_size": 14,
+        "slice_mode": True,
+        "use_image_id": True,
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+    }
+    return MiniCPMV4_6Processor(
+        image_processor=MiniCPMV4_6ImageProcessor(**common),
+        video_processor=MiniCPMV4_6VideoProcessor(**common),
+        tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+def _quiet_unprintable_tokens(model, tokenizer) -> None:
+    """Shrink the (tied) embeddings of special, whitespace-only and partial-UTF-8 tokens.
+
+    Random weights otherwise pick them as often as words; with them quiet, the tiny model streams
+    readable word salad and rarely ends early, which is what the tests need to observe streaming and Stop.
+    """
+    import torch
+
+    first_added = len(tokenizer) - len(REFERENCE_ADDED_TOKENS)
+    quiet = []
+    for token_id in range(len(tokenizer)):
+        text = tokenizer.decode([token_id])
+        if token_id >= first_added or not text.strip() or not text.isprintable() or "\ufffd" in text:
+            quiet.append(token_id)
+    with torch.no_grad():
+        model.get_input_embeddings().weight[quiet] *= 0.05
+
+
+def _snap_decoder_weights_to_int4_grid(model, group_size: int, step: float = 2.0 ** -5) -> None:
+    """Give every decoder linear layer weights that 4-bit asymmetric GPTQ represents exactly.
+
+    Each weight is ``step * k`` with integer k in [-7, 8], and each group of ``group_size`` inputs of a
+    row holds both ends, so the quantizer's scale is exactly ``step`` and its zero point exactly 7. The
+    GPTQ checkpoint then differs from the BF16 one only by kernel arithmetic — which is what lets the
+    tests demand near-identical logits from two very different loading paths.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for module in model.model.language_model.layers.modules():
+            if not isinstance(module, torch.nn.Linear) or module.in_features % group_size:
+                continue
+            levels = torch.randint(-7, 9, module.weight.shape, generator=generator)
+            levels[:, 0::group_size] = -7
+            levels[:, 1::group_size] = 8
+            module.weight.copy_(levels.to(module.weight.dtype) * step)
+
+
+def _write_bf16(out: Path, seed: int, scale_resolution: int, group_size: int) -> None:
+    import torch
+    from transformers import GenerationConfig, MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
+
+    tokenizer = _build_tokenizer(vocab_size=512)
+    token_ids = {content: tokenizer.convert_tokens_to_ids(content) for content, _ in REFERENCE_ADDED_TOKENS}
+    config = MiniCPMV4_6Config(**tiny_config_dict(len(tokenizer), token_ids))
+
+    torch.manual_seed(seed)
+    model = MiniCPMV4_6ForConditionalGeneration(config).eval()
+    _quiet_unprintable_tokens(model, tokenizer)
+    _snap_decoder_weights_to_int4_grid(model, group_size)
+    model = model.to(torch.bfloat16)
+    model.generation_config = GenerationConfig(
+        bos_token_id=token_ids["<|im_start|>"],
+        eos_token_id=[token_ids["<|endoftext|>"], token_ids["<|im_end|>"]],
+        pad_token_id=token_ids["<|endoftext|>"],
+        do_sample=True,
+        temperature=0.7,
+        top_k=0,
+        top_p=1.0,
+        repetition_penalty=1.0,
+    )
+    model.save_pretrained(out)
+    _build_processor(tokenizer, scale_resolution).save_pretrained(out)
+
+
+def _quantize_gptq(src: Path, out: Path, group_size: int) -> None:
+    """Quantize ``src`` to GPTQ W4A16 with gptqmodel on the CPU, writing a loadable checkpoint to ``out``."""
+    from minicpm_demo.loader import prepare_gptq_environment
+
+    prepare_gptq_environment()
+    from gptqmodel import GPTQModel, QuantizeConfig
+
+    calibration = [
+        [{"role": "user", "content": [{"type": "text", "text": line}]},
+         {"role": "assistant", "content": [{"type": "text", "text": _CORPUS[(i + 1) % len(_CORPUS)]}]}]
+        for i, line in enumerate(_CORPUS)
+    ]
+    quant_config = QuantizeConfig(bits=4, group_size=group_size, desc_act=False, sym=False, pack_impl="original")
+    model = GPTQModel.load(str(src), quant_config, device="cpu")
+    model.quantize(calibration, batch_size=1)
+    model.save(str(out))
+    # gptqmodel writes the quantized weights and config; keep the processor files of the source too.
+    for name in os.listdir(src):
+        if not (out / name).exists() and not name.endswith(".safetensors"):
+            shutil.copy2(src / name, out / name)
+    _complete_quantization_config(out)
+
+
+def _complete_quantization_config(out: Path) -> None:
+    """Write ``modules_in_block_to_quantize`` into config.json (gptqmodel leaves it out)."""
+    from minicpm_demo.loader import quantized_module_groups
+
+    config_path = out / "config.json"
+    config = json.loads(config_path.read_text())
+    qconfig = config.setdefault("quantization_config", {})
+    qconfig.setdefault("quant_method", "gptq")
+    qconfig["modules_in_block_to_quantize"] = quantized_module_groups(out)
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def build(out_dir: str | os.PathLike, *, gptq: bool = False, seed: int = 0, scale_resolution: int = 224,
+          group_size: int = 32) -> Path:
+    """Build the tiny checkpoint into ``out_dir`` (replaced if it exists) and return its path."""
+    out = Path(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent if out.parent.exists() else None))
+    try:
+        bf16 = tmp / "bf16"
+        _write_bf16(bf16, seed, scale_resolution, group_size)
+        result = bf16
+        if gptq:
+            result = tmp / "gptq"
+            _quantize_gptq(bf16, result, group_size)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.move(str(result), str(out))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m minicpm_demo.tiny",
+        description="Build a tiny random-weight MiniCPM-V 4.6 checkpoint (offline, seconds on a CPU).",
+    )
+    parser.add_argument("out_dir", help="directory to write (replaced if it exists)")
+    parser.add_argument("--gptq", action="store_true", help="quantize to GPTQ W4A16 with gptqmodel (CPU)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for the weights (default 0)")
+    parser.add_argument("--scale-resolution", type=int, default=224,
+                        help="processor slice resolution (real model: 448; smaller is faster)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    start = time.perf_counter()
+    out = build(args.out_dir, gptq=args.gptq, seed=args.seed, scale_resolution=args.scale_resolution)
+    print(f"wrote {'GPTQ 4-bit' if args.gptq else 'BF16'} tiny checkpoint to {out} "
+          f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Shared fixtures: the generated tiny checkpoints (built once, cached by generator version) and media files.
+
+Everything runs offline: the hub is switched off before any Hugging Face library is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+OFFLINE_ENV = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+os.environ.update(OFFLINE_ENV)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generator_fingerprint() -> str:
+    return hashlib.sha256((ROOT / "minicpm_demo" / "tiny.py").read_bytes()).hexdigest()[:12]
+
+
+def _build_checkpoint(cache_root: Path, gptq: bool) -> Path:
+    """Build (or reuse) a tiny checkpoint; a subprocess keeps gptqmodel's global side effects out of the tests."""
+    out = cache_root / f"tiny-{'gptq' if gptq else 'bf16'}-{_generator_fingerprint()}"
+    if (out / "config.json").exists():
+        return out
+    command = [sys.executable, "-m", "minicpm_demo.tiny", str(out)] + (["--gptq"] if gptq else [])
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the tiny checkpoint failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def checkpoint_cache(request) -> Path:
+    return Path(request.config.cache.mkdir("tiny-checkpoints"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(checkpoint_cache) -> Path:
+    return _build_checkpoint(checkpoint_cache, gptq=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_gptq_checkpoint(checkpoint_cache) -> Path:
+    return _build_checkpoint(checkpoint_cache, gptq=True)
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_checkpoint):
+    from minicpm_demo.engine import LocalEngine
+    from minicpm_demo.loader import ModelSpec
+
+    engine = LocalEngine(ModelSpec(str(tiny_checkpoint), device="cpu"))
+    status = engine.wait_until_loaded(timeout=300)
+    assert status.state == "ready", status.message
+    return engine
+
+
+# ---- media files ---------------------------------------------------------------------------------
+
+def write_video(path: Path, *, seconds: float, fps: int = 10, size=(160, 120), codec="libx264",
+                rotation: int | None = None) -> Path:
+    """A clip whose frame k is filled with a colour that encodes k, so tests can tell frames apart."""
+    import av
+
+    width, height = size
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for index in range(int(round(seconds * fps))):
+            array = np.zeros((height, width, 3), dtype=np.uint8)
+            array[..., 0] = (index * 37) % 256
+            array[..., 1] = (index * 11) % 256
+            array[: height // 4, : width // 4] = 255  # a white corner to check orientation
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def red_image(media_dir) -> Path:
+    path = media_dir / "red.png"
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def three_images(media_dir) -> list[Path]:
+    paths = []
+    for index, (colour, size) in enumerate([((10, 120, 200), (300, 200)), ((240, 200, 20), (200, 300)),
+                                            ((30, 160, 60), (900, 600))]):
+        path = media_dir / f"image-{index}.jpg"
+        Image.new("RGB", size, colour).save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def short_video(media_dir) -> Path:
+    return write_video(media_dir / "clip.mp4", seconds=4.0, fps=10)

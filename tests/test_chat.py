@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from minicpm_demo.chat import Attachment, Conversation
+
+
+def test_messages_follow_the_model_card_format():
+    conversation = Conversation().ask("What is this?", (Attachment("/a.png", "image"), Attachment("/b.png", "image")))
+    conversation = conversation.answer("Two cats.").ask("And the video?", (Attachment("/c.mp4", "video"),))
+    assert conversation.to_messages() == [
+        {"role": "user", "content": [{"type": "image", "path": "/a.png"}, {"type": "image", "path": "/b.png"},
+                                     {"type": "text", "text": "What is this?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Two cats."}]},
+        {"role": "user", "content": [{"type": "video", "path": "/c.mp4"}, {"type": "text", "text": "And the video?"}]},
+    ]
+
+
+def test_undo_regenerate_clear_return_new_values():
+    first = Conversation().ask("Q1").answer("A1")
+    second = first.ask("Q2").answer("A2", stopped=True)
+    undone, removed = second.undo()
+    assert undone == first and removed.text == "Q2"
+    again = second.for_regenerate()
+    assert again.pending and again.turns[-1].text == "Q2" and again.turns[-1].reply is None
+    assert second.turns[-1].reply == "A2", "the original is unchanged"
+    assert Conversation().undo() == (Conversation(), None)
+
+
+def test_cannot_ask_twice_without_a_reply():
+    with pytest.raises(ValueError):
+        Conversation().ask("Q1").ask("Q2")

@@ -1,0 +1,209 @@
+"""The local engine reproduces the model card exactly, streams, stops, and keeps multi-turn context."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.settings import Settings
+from minicpm_demo.text import ReasoningSplitter
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "pixel_values", "target_sizes", "pixel_values_videos",
+                "target_sizes_videos")
+
+
+def card_inputs(processor, messages, **processor_kwargs):
+    """Exactly the model card's call."""
+    return processor.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True,
+                                         return_tensors="pt", **processor_kwargs)
+
+
+def assert_same_inputs(ours, theirs):
+    assert set(k for k in ours if k in MODEL_INPUTS) == set(k for k in theirs if k in MODEL_INPUTS)
+    for key in MODEL_INPUTS:
+        if key in theirs:
+            assert torch.equal(ours[key], theirs[key]), key
+
+
+def collect(engine, messages, settings, stop_event=None):
+    deltas = list(engine.stream(messages, settings, stop_event or threading.Event()))
+    answer = "".join(d.answer for d in deltas)
+    reasoning = "".join(d.reasoning for d in deltas)
+    stats = deltas[-1].stats
+    return deltas, answer, reasoning, stats
+
+
+def greedy(modality, **overrides):
+    return Settings.for_modality(modality, do_sample=False, **overrides)
+
+
+def test_image_inputs_equal_the_card_snippet(engine, red_image):
+    processor = engine._ready_model().processor
+    settings = greedy("image")
+    conversation = Conversation().ask("What is in this image?", (Attachment(str(red_image), "image"),))
+    ours, _ = engine.prepare_inputs(conversation.to_messages(), settings)
+    image = Image.open(red_image).convert("RGB")
+    theirs = card_inputs(processor, [{"role": "user", "content": [
+        {"type": "image", "image": image}, {"type": "text", "text": "What is in this image?"}]}],
+        downsample_mode="16x", max_slice_nums=36, enable_thinking=False)
+    assert_same_inputs(ours, theirs)
+    assert ours["pixel_values"].shape[0] == 1
+
+
+def test_three_images_keep_their_order_and_equal_the_card(engine, three_images):
+    processor = engine._ready_model().processor
+    settings = greedy("multi-image")
+    attachments = tuple(Attachment(str(p), "image") for p in three_images)
+    ours, _ = engine.prepare_inputs(Conversation().ask("Compare them.", attachments).to_messages(), settings)
+    content = [{"type": "image", "image": Image.open(p).convert("RGB")} for p in three_images]
+    theirs = card_inputs(processor, [{"role": "user", "content": content + [{"type": "text", "text": "Compare them."}]}],
+                         downsample_mode="16x", max_slice_nums=9, use_image_id=True, enable_thinking=False)
+    assert_same_inputs(ours, theirs)
+    text = processor.decode(ours["input_ids"][0])
+    assert [text.index(f"<image_id>{i}</image_id>") for i in range(3)] == sorted(
+        text.index(f"<image_id>{i}</image_id>") for i in range(3))
+
+
+def decode_all_frames(path):
+    from transformers.video_utils import VideoMetadata
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])
+        fps = float(stream.average_rate)
+    return frames, VideoMetadata(total_num_frames=len(frames), fps=fps, duration=len(frames) / fps,
+                                 width=frames.shape[2], height=frames.shape[1])
+
+
+@pytest.mark.parametrize("stack_frames,max_num_frames", [(1, 128), (3, 128), (1, 2)])
+def test_video_inputs_equal_the_processor_sampling_the_whole_video(engine, short_video, stack_frames, max_num_frames):
+    processor = engine._ready_model().processor
+    settings = greedy("video", stack_frames=stack_frames, max_num_frames=max_num_frames)
+    ours, _ = engine.prepare_inputs(
+        Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages(), settings)
+    frames, metadata = decode_all_frames(short_video)
+    theirs = card_inputs(processor, [{"role": "user", "content": [
+        {"type": "video", "video": frames}, {"type": "text", "text": "What happens?"}]}],
+        processor_kwargs=dict(downsample_mode="16x", max_slice_nums=1, use_image_id=False,
+                              max_num_frames=max_num_frames, stack_frames=stack_frames, video_metadata=[metadata],
+                              do_sample_frames=True),
+        enable_thinking=False)
+    assert_same_inputs(ours, theirs)
+
+
+def test_4x_gives_about_four_times_the_visual_tokens(engine, red_image):
+    messages = Conversation().ask("Read it.", (Attachment(str(red_image), "image"),)).to_messages()
+    image_token = engine._ready_model().model.config.image_token_id
+    counts = {}
+    for mode in ("16x", "4x"):
+        inputs, _ = engine.prepare_inputs(messages, greedy("image", downsample_mode=mode))
+        counts[mode] = int((inputs["input_ids"] == image_token).sum())
+    assert 3.5 <= counts["4x"] / counts["16x"] <= 4.5, counts
+
+
+def test_downsample_mode_reaches_generate(engine, red_image, monkeypatch):
+    model = engine._ready_model().model
+    seen = []
+    original = model.generate
+
+    def recording_generate(*args, **kwargs):
+        seen.append(kwargs.get("downsample_mode"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", recording_generate)
+    messages = Conversation().ask("?", (Attachment(str(red_image), "image"),)).to_messages()
+    _, _, _, stats = collect(engine, messages, greedy("image", downsample_mode="4x", max_new_tokens=2))
+    assert seen == ["4x"]
+    assert stats.visual_tokens > 0
+
+
+def test_stream_has_several_increments_equal_to_a_plain_decode(engine, red_image):
+    settings = greedy("image", max_new_tokens=24)
+    messages = Conversation().ask("Describe the picture.", (Attachment(str(red_image), "image"),)).to_messages()
+    deltas, answer, _, stats = collect(engine, messages, settings)
+    assert sum(1 for d in deltas if d.answer) >= 3
+    loaded = engine._ready_model()
+    inputs, _ = engine.prepare_inputs(messages, settings)
+    output = loaded.model.generate(**inputs, **settings.to_generate_kwargs())
+    plain = loaded.processor.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    splitter = ReasoningSplitter(thinking=False)
+    expected = "".join(splitter.feed(plain)[1] + splitter.flush()[1])
+    assert answer == expected
+    assert stats.generated_tokens == output.shape[1] - inputs["input_ids"].shape[1]
+    assert stats.prompt_tokens == inputs["input_ids"].shape[1]
+    assert stats.ttft_s > 0 and stats.tokens_per_s > 0 and not stats.stopped
+
+
+def test_stop_event_ends_generation_in_the_worker(engine, red_image):
+    settings = greedy("image", max_new_tokens=2000)
+    messages = Conversation().ask("Go on and on.", (Attachment(str(red_image), "image"),)).to_messages()
+    stop = threading.Event()
+    stream = engine.stream(messages, settings, stop)
+    pieces = []
+    for delta in stream:
+        pieces.append(delta)
+        if sum(1 for d in pieces if d.answer) == 3:
+            stop.set()
+        if delta.stats:
+            break
+    stats = pieces[-1].stats
+    assert stats.stopped
+    assert stats.generated_tokens < 50
+    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+
+
+def test_closing_the_stream_stops_generation(engine, red_image):
+    """What Gradio does on Stop: it closes the generator; the worker thread must end too."""
+    settings = greedy("image", max_new_tokens=2000)
+    messages = Conversation().ask("Go on.", (Attachment(str(red_image), "image"),)).to_messages()
+    stream = engine.stream(messages, settings, threading.Event())
+    next(stream)
+    next(stream)
+    started = time.perf_counter()
+    stream.close()
+    assert time.perf_counter() - started < 5
+    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+
+
+def test_follow_up_question_about_the_first_image(engine, red_image):
+    settings = greedy("image", max_new_tokens=6)
+    conversation = Conversation().ask("What colour is it?", (Attachment(str(red_image), "image"),))
+    _, answer, _, first = collect(engine, conversation.to_messages(), settings)
+    conversation = conversation.answer(answer).ask("Are you sure?")
+    messages = conversation.to_messages()
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    _, second_answer, _, second = collect(engine, messages, settings)
+    assert second_answer
+    assert second.visual_tokens == first.visual_tokens, "the first turn's image is still in the prompt"
+    assert second.prompt_tokens > first.prompt_tokens
+
+
+def test_thinking_switch_changes_the_prompt_and_the_reply_lands_in_reasoning(engine, red_image):
+    processor = engine._ready_model().processor
+    messages = Conversation().ask("Think first.", (Attachment(str(red_image), "image"),)).to_messages()
+    prompts = {}
+    for thinking in (False, True):
+        inputs, _ = engine.prepare_inputs(messages, greedy("image", enable_thinking=thinking))
+        prompts[thinking] = processor.decode(inputs["input_ids"][0])
+    assert prompts[False].endswith("<think>\n\n</think>\n\n")
+    assert prompts[True].endswith("<think>\n")
+    _, answer, reasoning, _ = collect(engine, messages, greedy("image", enable_thinking=True, max_new_tokens=8))
+    assert reasoning and not answer, "with no </think> yet, everything streamed is reasoning"
+
+
+def test_gptq_checkpoint_streams_through_the_same_engine(tiny_gptq_checkpoint, red_image):
+    from minicpm_demo.engine import LocalEngine
+    from minicpm_demo.loader import ModelSpec
+
+    engine = LocalEngine(ModelSpec(str(tiny_gptq_checkpoint), device="cpu"))
+    assert engine.wait_until_loaded(timeout=300).details["quantization"] == "GPTQ 4-bit"
+    messages = Conversation().ask("?", (Attachment(str(red_image), "image"),)).to_messages()
+    deltas, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=10))
+    assert answer and stats.generated_tokens == 10
