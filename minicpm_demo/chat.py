@@ -8,6 +8,7 @@ passes to ``processor.apply_chat_template``: content lists of ``{"type": "image"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -72,3 +73,67 @@ class Conversation:
             if turn.reply is not None:
                 messages.append({"role": "assistant", "content": [{"type": "text", "text": turn.reply}]})
         return messages
+
+
+def conversation_from_messages(messages: list[dict[str, Any]] | None,
+                               kind_of: Callable[[str], str]) -> Conversation:
+    """Rebuild a ``Conversation`` from chat history in the messages format.
+
+    Accepts Gradio's (content as a string, a file dict, or a list of ``{"type": "text"|"file", …}`` parts; the
+    user's files and text may be separate consecutive messages) and the model card's (``{"type": "image"|"video",
+    "path": …}`` items). Assistant messages titled in ``metadata`` are reasoning. ``kind_of(path)`` tells an
+    image from a video. Raises ``ValueError`` with a readable message for anything else.
+    """
+    turns: list[Turn] = []
+    text, attachments, reply, reasoning = [], [], None, ""
+
+    def close_turn():
+        nonlocal text, attachments, reply, reasoning
+        if text or attachments or reply is not None:
+            if not (text or attachments):
+                raise ValueError("history has an assistant message with no user message before it")
+            turns.append(Turn(text="\n".join(text), attachments=tuple(attachments),
+                              reply=reply if reply is not None else "", reasoning=reasoning))
+        text, attachments, reply, reasoning = [], [], None, ""
+
+    for index, message in enumerate(messages or []):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant", "system"):
+            raise ValueError(f"history item {index} must be a dict with role 'user' or 'assistant'")
+        if message["role"] == "system":
+            continue
+        parts = message.get("content")
+        parts = parts if isinstance(parts, list) else [parts]
+        if message["role"] == "user":
+            if reply is not None:
+                close_turn()
+            for part in parts:
+                kind, value = _part(part, index)
+                if kind == "text":
+                    text.append(value)
+                else:
+                    attachments.append(Attachment(path=value, kind=kind if kind != "file" else kind_of(value)))
+        else:
+            words = "".join(value for kind, value in (_part(p, index) for p in parts) if kind == "text")
+            if (message.get("metadata") or {}).get("title"):
+                reasoning += words
+            else:
+                reply = (reply or "") + words
+    close_turn()
+    return Conversation(tuple(turns))
+
+
+def _part(part: Any, index: int) -> tuple[str, str]:
+    if isinstance(part, str):
+        return "text", part
+    if isinstance(part, dict):
+        kind = part.get("type")
+        if kind == "text" and isinstance(part.get("text"), str):
+            return "text", part["text"]
+        if kind in (IMAGE, VIDEO):
+            for key in ("path", kind):
+                if isinstance(part.get(key), str):
+                    return kind, part[key]
+        file = part.get("file") if kind == "file" else part
+        if isinstance(file, dict) and isinstance(file.get("path"), str):
+            return "file", file["path"]
+    raise ValueError(f"history item {index} has content this demo does not understand: {str(part)[:80]!r}")

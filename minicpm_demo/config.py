@@ -33,6 +33,9 @@ OPTIONS: tuple[Option, ...] = (
            choices=DTYPES),
     Option("--host", "HOST", "127.0.0.1", "Address to listen on (0.0.0.0 to accept other machines)"),
     Option("--port", "PORT", 7860, "Port to listen on", type=int),
+    Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
+           type=int),
+    Option("--queue-size", "QUEUE_SIZE", 64, "Most requests waiting in the queue; more are refused", type=int),
     Option("--max-image-mb", "MAX_IMAGE_MB", MediaLimits.max_image_bytes // MB, "Largest image upload, MB",
            type=int),
     Option("--max-video-mb", "MAX_VIDEO_MB", MediaLimits.max_video_bytes // MB, "Largest video upload, MB",
@@ -50,6 +53,8 @@ class AppConfig:
     dtype: str
     host: str
     port: int
+    concurrency: int
+    queue_size: int
     max_image_mb: int
     max_video_mb: int
     max_video_seconds: int

@@ -251,3 +251,12 @@ def _upright(frame) -> np.ndarray:
     if rotation:
         array = np.ascontiguousarray(np.rot90(array, k=rotation // 90))
     return array
+
+
+def detect_kind(path: str | os.PathLike) -> str:
+    """"image" if Pillow recognises the content, otherwise "video" (the video reader then explains)."""
+    try:
+        with Image.open(path):
+            return "image"
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return "video"

@@ -59,6 +59,26 @@ def tiny_gptq_checkpoint(checkpoint_cache) -> Path:
 
 
 @pytest.fixture(scope="session")
+def app(tiny_checkpoint, tmp_path_factory):
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    sys.path.insert(0, str(ROOT))
+    import app as app_module
+    from minicpm_demo.config import parse_config
+
+    from helpers import free_port
+
+    port = free_port()
+    config = parse_config(["--model", str(tiny_checkpoint), "--device", "cpu", "--port", str(port)], environ={})
+    demo, engine = app_module.create_app(config)
+    assert engine.wait_until_loaded(timeout=300).state == "ready"
+    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config))
+    try:
+        yield {"url": f"http://127.0.0.1:{port}/", "engine": engine, "demo": demo}
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
 def engine(tiny_checkpoint):
     from minicpm_demo.engine import LocalEngine
     from minicpm_demo.loader import ModelSpec

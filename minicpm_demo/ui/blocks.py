@@ -1,0 +1,212 @@
+"""The page: a header with live model status, one chat tab per modality, and the ``/chat`` API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import Any
+
+import gradio as gr
+
+from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.session import ChatSession, stream_reply
+from minicpm_demo.settings import MODALITIES, Settings
+from minicpm_demo.ui import api
+from minicpm_demo.ui.errors import USER_ERRORS, user_error
+from minicpm_demo.ui.i18n import t
+from minicpm_demo.ui.render import to_chatbot
+
+log = logging.getLogger(__name__)
+
+MODEL_CONCURRENCY_ID = "model"
+VIDEO_ONLY_FIELDS = ("max_num_frames", "stack_frames")
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    modality: str
+    title_key: str
+    input_key: str
+    file_types: tuple[str, ...]
+    file_count: str
+    examples: tuple[dict[str, Any], ...] = ()
+
+
+class ChatTab:
+    """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
+
+    def __init__(self, engine, spec: TabSpec, setting_names: list[str]):
+        self.engine = engine
+        self.spec = spec
+        self.setting_names = setting_names
+
+    def settings(self, thinking: bool, values: tuple) -> Settings:
+        chosen = dict(zip(self.setting_names, values))
+        chosen["enable_thinking"] = thinking
+        return Settings.for_modality(self.spec.modality, **chosen)
+
+    def add_user_turn(self, message: dict | None, session: ChatSession):
+        message = message or {}
+        text = (message.get("text") or "").strip()
+        files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
+        if not text and not files:
+            raise gr.Error("Type a question or attach a file first.", print_exception=False)
+        if session.conversation.pending:
+            raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+        status = self.engine.status()
+        if status.state != "ready":
+            raise gr.Error(f"The model is not ready yet: {status.message}" if status.state == "error" else
+                           "The model is still loading — please wait a moment and send again.", print_exception=False)
+        if self.spec.modality == "multi-image" and len(files) == 1 and not session.conversation.turns:
+            gr.Warning("Only one image attached: the Multi-image tab is for comparing 2 or more.")
+        kind = "video" if self.spec.modality == "video" else "image"
+        session.conversation = session.conversation.ask(text, tuple(Attachment(path, kind) for path in files))
+        session.new_request()
+        return session, to_chatbot(session.conversation, streaming=True), gr.MultimodalTextbox(value=None,
+                                                                                                interactive=False)
+
+    def respond(self, session: ChatSession, thinking: bool, *values):
+        before = session.conversation
+        if not before.pending:
+            return
+        undo_box = {"text": before.turns[-1].text, "files": [a.path for a in before.turns[-1].attachments]}
+        try:
+            settings = self.settings(thinking, values)
+            for conversation in stream_reply(self.engine, before, settings, session.stop_event):
+                session.conversation = conversation
+                yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
+            yield session, to_chatbot(session.conversation), gr.skip()
+        except USER_ERRORS as error:
+            session.conversation = Conversation(before.turns[:-1])
+            yield session, to_chatbot(session.conversation), gr.MultimodalTextbox(value=undo_box, interactive=True)
+            raise user_error(error) from None
+        except Exception as error:
+            log.exception("reply failed")
+            session.conversation = Conversation(before.turns[:-1])
+            yield session, to_chatbot(session.conversation), gr.MultimodalTextbox(value=undo_box, interactive=True)
+            raise gr.Error(f"Something went wrong while answering ({type(error).__name__}: {error}). "
+                           "Your conversation is kept; try again.", print_exception=False) from None
+
+    @staticmethod
+    def stop(session: ChatSession) -> None:
+        session.stop()
+
+    @staticmethod
+    def unlock():
+        return gr.MultimodalTextbox(interactive=True)
+
+    @staticmethod
+    def prepare_regenerate(session: ChatSession):
+        if session.conversation.pending:
+            raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+        if not session.conversation.turns:
+            raise gr.Error("Nothing to regenerate yet: ask a question first.", print_exception=False)
+        session.conversation = session.conversation.for_regenerate()
+        session.new_request()
+        return session, to_chatbot(session.conversation, streaming=True), gr.MultimodalTextbox(interactive=False)
+
+    @staticmethod
+    def undo(session: ChatSession):
+        if session.conversation.pending:
+            raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+        session.conversation, removed = session.conversation.undo()
+        box = gr.skip() if removed is None else {"text": removed.text, "files": [a.path for a in removed.attachments]}
+        return session, to_chatbot(session.conversation), box
+
+    @staticmethod
+    def clear(session: ChatSession):
+        session.stop()
+        return ChatSession(), [], gr.MultimodalTextbox(value=None, interactive=True)
+
+
+def _setting_control(name: str, default: Any):
+    meta = Settings.field(name).metadata
+    common = {"label": meta["label"], "info": meta["info"], "value": default, "interactive": True}
+    if meta["choices"]:
+        return gr.Radio(choices=list(meta["choices"]), **common)
+    if isinstance(default, bool):
+        return gr.Checkbox(**common)
+    return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)
+
+
+def _build_tab(engine, spec: TabSpec, generation_limit: int):
+    defaults = Settings.for_modality(spec.modality)
+    names = [f.name for f in fields(Settings) if f.name != "enable_thinking"
+             and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
+    tab = ChatTab(engine, spec, names)
+    key = spec.modality.replace("-", "_")
+    session = gr.State(ChatSession())
+    chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
+                         feedback_options=None, latex_delimiters=[
+                             {"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False},
+                             {"left": "\\(", "right": "\\)", "display": False},
+                             {"left": "\\[", "right": "\\]", "display": True}])
+    box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
+                               file_types=list(spec.file_types), file_count=spec.file_count, submit_btn=False,
+                               elem_id=f"input_{key}")
+    with gr.Row():
+        send = gr.Button(t("send"), variant="primary", elem_id=f"send_{key}")
+        stop = gr.Button(t("stop"), variant="stop", elem_id=f"stop_{key}")
+        regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}")
+        undo = gr.Button(t("undo"), elem_id=f"undo_{key}")
+        clear = gr.Button(t("clear"), elem_id=f"clear_{key}")
+    thinking = gr.Checkbox(label=t("thinking"), info=t("thinking_info"), value=defaults.enable_thinking,
+                           elem_id=f"thinking_{key}")
+    with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
+        controls = [_setting_control(name, getattr(defaults, name)) for name in names]
+    if spec.examples:
+        gr.Examples(examples=[[example] for example in spec.examples], inputs=[box], label=t("examples"),
+                    cache_examples=False)
+
+    model_slot = {"concurrency_id": MODEL_CONCURRENCY_ID, "concurrency_limit": generation_limit}
+    for trigger in (box.submit, send.click):
+        trigger(tab.add_user_turn, [box, session], [session, chatbot, box], api_visibility="private").success(
+            tab.respond, [session, thinking, *controls], [session, chatbot, box], api_visibility="private",
+            **model_slot).then(tab.unlock, None, [box], api_visibility="private")
+    stop.click(tab.stop, [session], None, concurrency_limit=None, api_visibility="private")
+    regenerate.click(tab.prepare_regenerate, [session], [session, chatbot, box], api_visibility="private").success(
+        tab.respond, [session, thinking, *controls], [session, chatbot, box], api_visibility="private",
+        **model_slot).then(tab.unlock, None, [box], api_visibility="private")
+    undo.click(tab.undo, [session], [session, chatbot, box], api_visibility="private")
+    clear.click(tab.clear, [session], [session, chatbot, box], api_visibility="private")
+
+
+def _status_markdown(engine) -> str:
+    status = engine.status()
+    if status.state == "ready":
+        details = status.details
+        line = f"🟢 **Ready** · `{details['model']}` · {details['quantization']} · {details['device']}"
+        if details.get("missing_kernels"):
+            line += (f" · ⚠️ {', '.join(details['missing_kernels'])} not installed: linear-attention layers run "
+                     "on the slow PyTorch fallback")
+        return line
+    if status.state == "error":
+        return f"🔴 **Model not loaded** — {status.message}"
+    return f"⏳ **Loading** `{engine.spec.model_id}` — {status.message}"
+
+
+def build_demo(engine, *, generation_limit: int = 1, examples: dict[str, tuple[dict, ...]] | None = None) -> gr.Blocks:
+    examples = examples or {}
+    tabs = [
+        TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
+        TabSpec("multi-image", "tab_multi", "input_multi", ("image",), "multiple", examples.get("multi-image", ())),
+        TabSpec("video", "tab_video", "input_video", ("video", ".gif"), "single", examples.get("video", ())),
+    ]
+    assert [tab.modality for tab in tabs] == list(MODALITIES)
+    with gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600)) as demo:
+        gr.Markdown(t("header"), elem_id="header")
+        status = gr.Markdown(_status_markdown(engine), elem_id="model_status")
+        timer = gr.Timer(1.0)
+
+        def refresh_status():
+            return _status_markdown(engine), gr.Timer(active=engine.status().state == "loading")
+
+        timer.tick(refresh_status, None, [status, timer], api_visibility="private", concurrency_limit=None,
+                   show_progress="hidden")
+        demo.load(refresh_status, None, [status, timer], api_visibility="private", concurrency_limit=None,
+                  show_progress="hidden")
+        for spec in tabs:
+            with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
+                _build_tab(engine, spec, generation_limit)
+        api.add_chat_endpoint(engine, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit)
+    return demo

@@ -1,0 +1,54 @@
+"""Turn a ``Conversation`` into what ``gr.Chatbot`` shows: thumbnails, collapsed reasoning, answer, stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minicpm_demo.chat import Conversation, Turn
+from minicpm_demo.text import normalize_response_text
+
+STOPPED_MARK = "⏹ stopped"
+REASONING_TITLE = "💭 Reasoning"
+
+
+def format_stats(stats: dict[str, Any] | None) -> str:
+    if not stats:
+        return ""
+    parts = [
+        f"visual tokens {stats['visual_tokens']}",
+        f"prompt tokens {stats['prompt_tokens']}",
+        f"TTFT {stats['ttft_s']:.2f} s",
+        f"{stats['tokens_per_s']:.1f} tokens/s",
+    ]
+    notes = list(stats.get("notes") or ())
+    return "<sub>" + " · ".join(parts + notes) + "</sub>"
+
+
+def _assistant_messages(turn: Turn, streaming: bool) -> list[dict[str, Any]]:
+    messages = []
+    if turn.reasoning:
+        still_thinking = streaming and not turn.reply
+        messages.append({"role": "assistant", "content": normalize_response_text(turn.reasoning),
+                         "metadata": {"title": REASONING_TITLE, "status": "pending" if still_thinking else "done"}})
+    answer = normalize_response_text(turn.reply or "")
+    if turn.stopped:
+        answer = f"{answer}\n\n*{STOPPED_MARK}*" if answer else f"*{STOPPED_MARK}*"
+    stats = format_stats(turn.stats)
+    if stats:
+        answer = f"{answer}\n\n{stats}"
+    if answer or not messages:
+        messages.append({"role": "assistant", "content": answer or "…"})
+    return messages
+
+
+def to_chatbot(conversation: Conversation, streaming: bool = False) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for index, turn in enumerate(conversation.turns):
+        for attachment in turn.attachments:
+            messages.append({"role": "user", "content": {"path": attachment.path}})
+        if turn.text:
+            messages.append({"role": "user", "content": turn.text})
+        is_last = index == len(conversation.turns) - 1
+        if turn.reply is not None or (is_last and streaming):
+            messages.extend(_assistant_messages(turn, streaming and is_last))
+    return messages

@@ -1,0 +1,48 @@
+"""Helpers for tests that launch the app (imported by test modules; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app_without_weights(tmp_path):
+    """``python app.py`` as a user runs it here: default model, no hub, an empty cache."""
+    port = free_port()
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(tmp_path)}
+    env.pop("HF_HUB_CACHE", None)
+    log_path = tmp_path / "app.log"
+    log_file = open(log_path, "w")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log_file, stderr=subprocess.STDOUT, text=True)
+    return process, f"http://127.0.0.1:{port}/", log_path
+
+
+def wait_for(condition, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.3)
+    return None
+
+
+def fetch(url):
+    try:
+        return urllib.request.urlopen(url, timeout=5).read()
+    except OSError:
+        return None

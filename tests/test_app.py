@@ -1,0 +1,217 @@
+"""The launched app, driven through gradio_client's /chat API and through the tab handlers themselves."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from helpers import fetch, start_app_without_weights, wait_for
+
+GREEDY = {"do_sample": False}
+
+
+@pytest.fixture
+def client(app):
+    return Client(app["url"], analytics_enabled=False, verbose=False)
+
+
+def chat(client, text, files=(), modality="image", history=None, settings=None):
+    job = client.submit(text, [handle_file(str(f)) for f in files], modality, history, {**GREEDY, **(settings or {})},
+                        api_name="/chat")
+    updates = list(job)
+    return updates, updates[-1]
+
+
+def generate_threads_alive() -> bool:
+    return any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+
+
+def test_only_chat_is_public(client):
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat"]
+
+
+@pytest.mark.parametrize("modality", ["image", "multi-image", "video"])
+def test_each_tab_streams_and_answers_a_follow_up(client, modality, red_image, three_images, short_video):
+    files = {"image": [red_image], "multi-image": three_images, "video": [short_video]}[modality]
+    updates, last = chat(client, "Describe it.", files, modality, settings={"max_new_tokens": 16})
+    assert len(updates) >= 2 and not updates[0]["done"]
+    assert last["done"] and last["answer"] and last["stats"]["generated_tokens"] == 16
+    assert last["stats"]["visual_tokens"] > 0
+    assert updates[0]["answer"] != last["answer"], "the reply arrives in pieces"
+    _, follow_up = chat(client, "Tell me more.", (), modality, history=last["history"], settings={"max_new_tokens": 4})
+    assert follow_up["stats"]["visual_tokens"] == last["stats"]["visual_tokens"]
+    assert [m["role"] for m in follow_up["history"]] == ["user", "assistant", "user", "assistant"]
+
+
+def test_downsample_mode_changes_visual_tokens(client, red_image):
+    counts = {mode: chat(client, "Read.", [red_image], settings={"downsample_mode": mode, "max_new_tokens": 1})[1]
+              ["stats"]["visual_tokens"] for mode in ("16x", "4x")}
+    assert 3.5 <= counts["4x"] / counts["16x"] <= 4.5
+
+
+def test_max_num_frames_and_use_image_id_reach_the_processor(client, short_video):
+    def stats(**settings):
+        return chat(client, "What happens?", [short_video], "video", settings={"max_new_tokens": 1, **settings})[1]["stats"]
+
+    four, two = stats(max_num_frames=4), stats(max_num_frames=2)
+    assert four["visual_tokens"] == 2 * two["visual_tokens"]
+    with_ids = stats(max_num_frames=2, use_image_id=True)
+    assert with_ids["visual_tokens"] == two["visual_tokens"] and with_ids["prompt_tokens"] > two["prompt_tokens"]
+
+
+def test_cancel_mid_stream_stops_generation_and_the_next_request_works(client, red_image):
+    job = client.submit("Go on.", [handle_file(str(red_image))], "image", None, {**GREEDY, "max_new_tokens": 4000},
+                        api_name="/chat")
+    deadline = time.monotonic() + 60
+    while len(job.outputs()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert generate_threads_alive()
+    job.cancel()
+    deadline = time.monotonic() + 10
+    while generate_threads_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not generate_threads_alive(), "Stop must end generate itself, not only the stream"
+    _, last = chat(client, "Again.", [red_image], settings={"max_new_tokens": 3})
+    assert last["done"] and last["stats"]["generated_tokens"] == 3
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"downsample_mode": "2x"}, "downsample_mode must be one of"),
+    ({"max_slice_nums": 99}, "max_slice_nums must be between 1 and 36"),
+    ({"volume": 11}, "Unknown setting volume"),
+])
+def test_bad_settings_come_back_as_clear_errors(client, red_image, settings, message):
+    with pytest.raises(Exception, match=message):
+        client.predict("Hi", [handle_file(str(red_image))], "image", None, settings, api_name="/chat")
+
+
+def test_a_bad_file_gets_a_clear_message_and_the_next_request_works(client, tmp_path, red_image):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is text, not a picture")
+    with pytest.raises(Exception, match="not an image this demo can read"):
+        client.predict("What is it?", [handle_file(str(fake))], "image", None, GREEDY, api_name="/chat")
+    _, last = chat(client, "What is it?", [red_image], settings={"max_new_tokens": 2})
+    assert last["done"]
+
+
+def test_two_clients_never_see_each_others_history(app, red_image, three_images):
+    results = {}
+
+    def converse(name, image):
+        own = Client(app["url"], analytics_enabled=False, verbose=False)
+        _, first = chat(own, f"question from {name}", [image], settings={"max_new_tokens": 3})
+        _, second = chat(own, f"follow-up from {name}", (), history=first["history"], settings={"max_new_tokens": 3})
+        results[name] = second["history"]
+
+    threads = [threading.Thread(target=converse, args=(name, image))
+               for name, image in (("alice", red_image), ("bob", three_images[0]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for name, other in (("alice", "bob"), ("bob", "alice")):
+        text = str(results[name])
+        assert f"question from {name}" in text and f"follow-up from {name}" in text
+        assert other not in text
+
+
+# ---- the tab handlers (what the page's buttons call), on the same launched engine ------------------
+
+@pytest.fixture
+def image_tab(app):
+    from dataclasses import fields
+
+    from minicpm_demo.settings import Settings
+    from minicpm_demo.ui.blocks import ChatTab, TabSpec
+
+    names = [f.name for f in fields(Settings) if f.name not in ("enable_thinking", "max_num_frames", "stack_frames")]
+    tab = ChatTab(app["engine"], TabSpec("image", "tab_image", "input_image", ("image",), "single"), names)
+    defaults = Settings.for_modality("image", do_sample=False, max_new_tokens=6)
+    values = tuple(getattr(defaults, name) for name in names)
+    return tab, values
+
+
+def run_turn(tab, values, session, text, files=()):
+    session, shown, _ = tab.add_user_turn({"text": text, "files": [str(f) for f in files]}, session)
+    updates = list(tab.respond(session, False, *values))
+    return updates[-1][0], updates
+
+
+def test_undo_regenerate_clear(image_tab, red_image):
+    from minicpm_demo.session import ChatSession
+
+    tab, values = image_tab
+    session, _ = run_turn(tab, values, ChatSession(), "First?", [red_image])
+    session, updates = run_turn(tab, values, session, "Second?")
+    assert len(updates) >= 2 and len(session.conversation.turns) == 2
+    first_reply = session.conversation.turns[-1].reply
+
+    session, shown, _ = tab.prepare_regenerate(session)
+    assert session.conversation.pending and shown[-1]["role"] == "assistant"
+    session = list(tab.respond(session, False, *values))[-1][0]
+    assert session.conversation.turns[-1].reply == first_reply, "greedy regeneration repeats the reply"
+
+    session, shown, box = tab.undo(session)
+    assert len(session.conversation.turns) == 1 and box == {"text": "Second?", "files": []}
+    assert [m["role"] for m in shown] == ["user", "user", "assistant"]
+
+    session, shown, _ = tab.clear(session)
+    assert session.conversation.turns == () and shown == []
+
+
+def test_stop_button_keeps_the_partial_reply_marked_as_stopped(image_tab, red_image):
+    from minicpm_demo.session import ChatSession
+    from minicpm_demo.ui.render import STOPPED_MARK
+
+    tab, values = image_tab
+    values = tuple(4000 if v == 6 else v for v in values)  # max_new_tokens
+    session, _, _ = tab.add_user_turn({"text": "Talk.", "files": [str(red_image)]}, ChatSession())
+    stream = tab.respond(session, False, *values)
+    for index, (session, shown, _) in enumerate(stream):
+        if index == 2:
+            tab.stop(session)
+    turn = session.conversation.turns[-1]
+    assert turn.stopped and turn.reply and turn.stats["generated_tokens"] < 100
+    assert STOPPED_MARK in shown[-1]["content"]
+    assert not generate_threads_alive()
+
+
+def test_a_bad_upload_keeps_the_conversation(image_tab, red_image, tmp_path):
+    import gradio as gr
+
+    from minicpm_demo.session import ChatSession
+
+    tab, values = image_tab
+    session, _ = run_turn(tab, values, ChatSession(), "First?", [red_image])
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    session, _, _ = tab.add_user_turn({"text": "And this?", "files": [str(empty)]}, session)
+    stream = tab.respond(session, False, *values)
+    session, shown, box = next(stream)
+    assert len(session.conversation.turns) == 1, "the failed question is rolled back"
+    assert box.value["text"] == "And this?", "and put back in the input"
+    assert [Path(f["path"]).name for f in box.value["files"]] == ["empty.jpg"]
+    with pytest.raises(gr.Error, match="empty"):
+        next(stream)
+    session, _ = run_turn(tab, values, session, "Still there?")
+    assert len(session.conversation.turns) == 2
+
+
+# ---- launch without weights ---------------------------------------------------------------------
+
+def test_launch_without_weights_serves_the_page_and_explains(tmp_path):
+    process, url, log_path = start_app_without_weights(tmp_path)
+    try:
+        page = wait_for(lambda: fetch(url))
+        assert page and b"MiniCPM-V 4.6" in page
+        logged = wait_for(lambda: "are unreachable" in log_path.read_text())
+        assert logged, log_path.read_text()[-2000:]
+        assert "openbmb/MiniCPM-V-4.6-GPTQ" in log_path.read_text()
+        assert process.poll() is None, "the app keeps running"
+        assert fetch(url), "and keeps serving"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,85 @@
+"""One real browser: headless Debian Chromium driven by Playwright (never Playwright's own browser download)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, fetch, start_app_without_weights, wait_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser test: .ci/run installs Debian's chromium")
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_upload_ask_stream_then_video_settings(browser, app, red_image):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="en-US")
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+
+    page.locator("#input_image input[type=file]").set_input_files(str(red_image))
+    page.locator("#input_image textarea").fill("What is in this picture?")
+    page.locator("#send_image").click()
+
+    bot = page.locator("#chatbot_image .bot").last
+    expect(bot).to_be_visible(timeout=60_000)
+    lengths = set()
+    for _ in range(200):
+        lengths.add(len(bot.inner_text()))
+        if "tokens/s" in bot.inner_text():
+            break
+        page.wait_for_timeout(25)
+    expect(bot).to_contain_text("tokens/s", timeout=120_000)
+    assert len(lengths) >= 2, "the reply grows while it streams"
+    expect(page.locator("#chatbot_image .user").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "image-chat.png"), full_page=True)
+
+    page.locator("#tab_video-button, button[role=tab]:has-text('Video')").first.click()
+    page.locator("#advanced_video").get_by_text("Advanced settings").click()
+    expect(page.get_by_text("Max video frames")).to_be_visible()
+    expect(page.get_by_text("Frames stacked per second")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "video-settings.png"), full_page=True)
+    page.close()
+
+
+def test_chinese_browser_gets_the_chinese_interface(browser, app):
+    page = browser.new_page(locale="zh-CN")
+    page.goto(app["url"])
+    expect(page.get_by_role("tab", name="视频")).to_be_visible(timeout=60_000)
+    page.close()
+
+
+def test_without_weights_the_page_shows_why(browser, tmp_path):
+    process, url, _ = start_app_without_weights(tmp_path)
+    try:
+        assert wait_for(lambda: fetch(url))
+        page = browser.new_page()
+        page.goto(url)
+        expect(page.locator("#model_status")).to_contain_text("unreachable", timeout=90_000)
+        expect(page.locator("#model_status")).to_contain_text("--model")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "no-weights.png"))
+        page.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
