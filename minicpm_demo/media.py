@@ -16,6 +16,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MB = 1024 * 1024
 
+try:  # HEIC/HEIF photos (iPhone) through the pillow-heif plugin; AVIF is built into Pillow itself
+    from pillow_heif import register_heif_opener
+except ImportError:  # pragma: no cover - optional plugin
+    register_heif_opener = None
+else:
+    register_heif_opener()
+
 
 class MediaError(ValueError):
     """An upload that cannot be used, with a message written for the person who uploaded it."""
@@ -105,7 +112,7 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> 
     except UnidentifiedImageError:
         raise MediaError(
             f"{name!r} is not an image this demo can read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF"
-            f"{', HEIC' if _heif_available() else ''}). Convert it to PNG or JPEG and upload it again."
+            f"{', HEIC' if register_heif_opener else ''}, AVIF). Convert it to PNG or JPEG and upload it again."
         ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise MediaError(
@@ -120,14 +127,6 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> 
         notes.append(f"{name}: downscaled from {image.width}×{image.height} to {new_size[0]}×{new_size[1]}")
         image = image.resize(new_size, Image.Resampling.LANCZOS)
     return LoadedImage(image=image, notes=notes)
-
-
-def _heif_available() -> bool:
-    try:
-        import pillow_heif  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
