@@ -35,6 +35,8 @@ class MediaLimits:
     max_image_side: int = 4480  # longer sides are downscaled before the processor (10 × the 448 slice)
     max_video_bytes: int = 1024 * MB
     max_video_seconds: float = 30 * 60
+    # Sampled frames wider than this are scaled down while decoding, so 128 frames of a 4K video stay ~1 GB.
+    max_video_side: int = 1920
 
 
 @dataclass
@@ -151,7 +153,7 @@ def _open_container(path, name: str):
 
     try:
         return av.open(str(path))
-    except (av.error.InvalidDataError, av.error.EOFError, av.error.ValueError, UnicodeDecodeError):
+    except (av.error.InvalidDataError, av.error.EOFError, ValueError, UnicodeDecodeError):
         raise MediaError(
             f"{name!r} is not a video this demo can read, or its header is damaged. "
             "Upload an MP4 (H.264), WebM or MOV file."
@@ -189,6 +191,8 @@ def _stream_info(container, name: str) -> VideoInfo:
         total = int(round(duration * fps))
     if not duration and total and fps:
         duration = total / fps
+    if not stream.width or not stream.height:
+        raise _undecodable(name)
     if fps <= 0 or total <= 0 or duration <= 0:
         raise MediaError(f"The video {name!r} has no readable frames (zero length or damaged). Upload another file.")
     return VideoInfo(duration=duration, fps=fps, total_frames=total, width=stream.width, height=stream.height)
@@ -202,7 +206,9 @@ def sample_video(
     """Decode only the frames ``indices_for(metadata)`` asks for, in that order (repeats allowed).
 
     ``indices_for`` is the video processor's own ``sample_frames`` (bound to the request's settings), so
-    the frames are the ones the processor would pick from the whole decoded video.
+    the frames are the ones the processor would pick from the whole decoded video. Frame ``i`` is the one
+    shown at ``i / fps`` seconds; between far-apart samples the decoder seeks to the nearest keyframe
+    instead of decoding everything in between, and only the sampled frames are ever kept.
     """
     from transformers.video_utils import VideoMetadata
 
@@ -213,39 +219,77 @@ def sample_video(
     indices = [int(index) for index in indices_for(metadata)]
     if not indices:
         raise MediaError(f"No frames could be sampled from {name!r}. Upload a longer video.")
-    wanted = set(indices)
-    last_wanted = max(indices)
-    decoded: dict[int, np.ndarray] = {}
-    last_frame, last_index = None, -1
+    scale = min(1.0, limits.max_video_side / max(info.width, info.height))
+    size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
+    with _open_container(path, name) as container:
+        decoded, last_index = _decode_frames(container, sorted(set(indices)), info.fps, name,
+                                             size if scale < 1 else None)
+    notes = []
+    if scale < 1:
+        notes.append(f"{name}: frames scaled from {info.width}×{info.height} to {size[0]}×{size[1]}")
+    if last_index < max(indices):
+        # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
+        notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
+    last_kept = decoded[max(decoded)]
+    metadata.frames_indices = indices
+    frames = np.stack([decoded.get(index, last_kept) for index in indices])
+    return SampledVideo(frames=frames, metadata=metadata, notes=notes)
+
+
+def _decode_frames(container, wanted: list[int], fps: float, name: str,
+                   size: tuple[int, int] | None) -> tuple[dict[int, np.ndarray], int]:
+    """Frames at the ``wanted`` indices (sorted), as upright RGB arrays, and the last index decoded."""
     import av
 
-    with _open_container(path, name) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                last_frame, last_index = frame, index
-                if index in wanted:
-                    decoded[index] = _upright(frame)
-                if index >= last_wanted:
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    time_base = float(stream.time_base)
+    start = stream.start_time or 0
+    # Seek only when the next sample is further than a keyframe interval is likely to be; grows when a seek
+    # lands so far back that decoding on would have been cheaper.
+    seek_distance = max(2, int(fps))
+    decoded: dict[int, np.ndarray] = {}
+    frames = None
+    current = -1
+    last_frame = None
+    ended = False
+    try:
+        for target in wanted:
+            if frames is None or target - current > seek_distance:
+                container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+                frames = container.decode(stream)
+                landed = None
+            for frame in frames:
+                index = current + 1 if frame.pts is None else round((frame.pts - start) * time_base * fps)
+                if landed is None:
+                    landed = index
+                    seek_distance = max(seek_distance, target - landed)
+                current, last_frame = index, frame
+                if index >= target:
+                    # the frame shown at the target time (the next one when timestamps are irregular)
+                    decoded[target] = _upright(frame, size)
                     break
-        except av.error.FFmpegError:
-            if last_frame is None:
-                raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
+            else:  # the stream ended before this target
+                ended = True
+                break
+    except av.error.FFmpegError:
+        if last_frame is None:
+            raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
     if last_frame is None:
-        raise MediaError(f"The video {name!r} has no decodable frames. Upload another file.")
-    notes = []
-    if last_index < last_wanted:
-        # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
-        tail = _upright(last_frame)
-        decoded.update({index: tail for index in wanted if index > last_index})
-        notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
-    metadata.frames_indices = indices
-    return SampledVideo(frames=np.stack([decoded[index] for index in indices]), metadata=metadata, notes=notes)
+        raise _undecodable(name)
+    if ended or not decoded:  # samples beyond the end reuse the last frame
+        decoded.setdefault(current, _upright(last_frame, size))
+    return decoded, current
 
 
-def _upright(frame) -> np.ndarray:
-    array = frame.to_ndarray(format="rgb24")
+def _undecodable(name: str) -> MediaError:
+    return MediaError(f"{name!r} has no frames this demo can decode (not a video, or damaged). "
+                      "Upload an MP4 (H.264), WebM or MOV file.")
+
+
+def _upright(frame, size: tuple[int, int] | None) -> np.ndarray:
+    width, height = size or (frame.width, frame.height)
+    array = frame.to_ndarray(format="rgb24", width=width, height=height)
     rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
     if rotation:
         array = np.ascontiguousarray(np.rot90(array, k=rotation // 90))

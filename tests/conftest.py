@@ -92,7 +92,7 @@ def engine(tiny_checkpoint):
 # ---- media files ---------------------------------------------------------------------------------
 
 def write_video(path: Path, *, seconds: float, fps: int = 10, size=(160, 120), codec="libx264",
-                rotation: int | None = None) -> Path:
+                rotation: int | None = None, gop: int | None = None) -> Path:
     """A clip whose frame k is filled with a colour that encodes k, so tests can tell frames apart."""
     import av
 
@@ -101,6 +101,8 @@ def write_video(path: Path, *, seconds: float, fps: int = 10, size=(160, 120), c
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
+        if gop:
+            stream.codec_context.gop_size = gop
         if rotation is not None:
             stream.set_display_rotation(rotation)
         for index in range(int(round(seconds * fps))):

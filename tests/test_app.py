@@ -215,3 +215,37 @@ def test_launch_without_weights_serves_the_page_and_explains(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_every_bad_upload_in_the_corpus_keeps_the_session_working(app, tmp_path, red_image, short_video):
+    import gradio as gr
+    from media_corpus import CORPUS
+
+    from minicpm_demo.session import ChatSession
+    from minicpm_demo.settings import Settings
+    from minicpm_demo.ui.blocks import ChatTab, TabSpec
+
+    tabs = {}
+    for kind, modality in (("image", "image"), ("video", "video")):
+        names = ["max_new_tokens", "do_sample"]
+        tabs[kind] = (ChatTab(app["engine"], TabSpec(modality, "t", "i", (kind,), "single"), names), (3, False))
+    sessions = {kind: ChatSession() for kind in tabs}
+    for kind, good in (("image", red_image), ("video", short_video)):
+        tab, values = tabs[kind]
+        run_turn(tab, values, sessions[kind], "First question", [good])
+    for name, case in CORPUS.items():
+        if not case.error:
+            continue
+        tab, values = tabs[case.kind]
+        session = sessions[case.kind]
+        before = session.conversation
+        path = case.build(tmp_path)
+        tab.add_user_turn({"text": f"About {name}?", "files": [str(path)]}, session)
+        with pytest.raises(gr.Error) as caught:
+            list(tab.respond(session, False, *values))
+        assert case.error in str(caught.value), name
+        assert session.conversation == before, f"{name}: the conversation is kept"
+    for kind, good in (("image", red_image), ("video", short_video)):
+        tab, values = tabs[kind]
+        session, _ = run_turn(tab, values, sessions[kind], "Still working?")
+        assert len(session.conversation.turns) == 2 and session.conversation.turns[-1].stats["generated_tokens"] == 3

@@ -1,0 +1,141 @@
+"""Every odd or broken upload in the generated corpus is taken with the right result or refused clearly."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import partial
+
+import numpy as np
+import pytest
+from media_corpus import CORPUS
+from transformers.models.minicpmv4_6 import MiniCPMV4_6VideoProcessor
+from transformers.video_utils import read_video_pyav
+
+from minicpm_demo import media
+from minicpm_demo.media import MediaError, MediaLimits
+
+VIDEO_PROCESSOR = MiniCPMV4_6VideoProcessor()
+
+
+def sampler(max_num_frames=8, stack_frames=1):
+    return partial(VIDEO_PROCESSOR.sample_frames, max_num_frames=max_num_frames, stack_frames=stack_frames)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    return {name: case.build(folder) for name, case in CORPUS.items()}
+
+
+def test_the_corpus_is_large_and_mixed():
+    assert len(CORPUS) >= 25
+    assert {case.kind for case in CORPUS.values()} == {"image", "video"}
+    assert sum(1 for case in CORPUS.values() if case.error) >= 10
+
+
+def open_upload(path, kind, limits=MediaLimits()):
+    return media.load_image(path, limits) if kind == "image" else media.sample_video(path, sampler(), limits)
+
+
+@pytest.mark.parametrize("name", [name for name, case in CORPUS.items() if case.error])
+def test_bad_files_are_refused_with_a_specific_message(corpus, name):
+    with pytest.raises(MediaError) as caught:
+        open_upload(corpus[name], CORPUS[name].kind)
+    message = str(caught.value)
+    assert CORPUS[name].error in message
+    assert os.path.basename(corpus[name]) in message, "the message names the file"
+
+
+@pytest.mark.parametrize("name", [name for name, case in CORPUS.items() if not case.error])
+def test_good_files_are_accepted(corpus, name):
+    result = open_upload(corpus[name], CORPUS[name].kind)
+    if CORPUS[name].kind == "image":
+        assert result.image.mode == "RGB"
+    else:
+        assert result.frames.ndim == 4 and result.frames.shape[-1] == 3 and result.frames.dtype == np.uint8
+        assert len(result.frames) == len(result.metadata.frames_indices)
+
+
+def pixel(result, x, y):
+    return result.image.getpixel((x, y))
+
+
+def test_image_normalisation_results(corpus):
+    assert pixel(media.load_image(corpus["rgba_png"]), 5, 5) == (255, 255, 255), "transparent on white"
+    palette = media.load_image(corpus["palette_transparent_png"])
+    assert pixel(palette, 2, 2) == (255, 255, 255) and pixel(palette, 32, 32) == (255, 0, 0)
+    assert abs(pixel(media.load_image(corpus["png_16bit"]), 5, 5)[0] - 127) <= 1, "16-bit scaled, not clipped"
+    cmyk = pixel(media.load_image(corpus["cmyk_jpeg"]), 5, 5)
+    assert cmyk[0] > 200 and cmyk[1] < 100 and cmyk[2] < 100, "magenta+yellow ink is red on screen"
+    assert media.load_image(corpus["exif_rotated_jpeg"]).image.size == (200, 320), "EXIF orientation applied"
+    assert media.load_image(corpus["one_pixel"]).image.size == (1, 1)
+    gif = media.load_image(corpus["animated_gif"])
+    assert gif.notes and "first frame" in gif.notes[0]
+    big = media.load_image(corpus["big_photo"])
+    assert max(big.image.size) == MediaLimits().max_image_side and "downscaled from 12000×9000" in big.notes[0]
+
+
+def test_rotated_phone_video_is_upright(corpus):
+    frames = media.sample_video(corpus["rotated_mp4"], sampler()).frames
+    height, width = frames.shape[1:3]
+    assert (height, width) == (160, 96), "portrait after the 90° display rotation"
+    # the white top-left corner of the stored frame is bottom-left once rotated counter-clockwise
+    assert frames[0, -10, 5].min() > 200 and frames[0, 5, 5].max() < 100
+
+
+def test_limits_say_the_limit_and_the_value(corpus):
+    with pytest.raises(MediaError, match="this demo takes up to 0 MB"):
+        media.load_image(corpus["webp"], MediaLimits(max_image_bytes=10))
+    with pytest.raises(MediaError, match=r"is 2 s; this demo takes up to 1 s — trim it or raise --max-video-seconds"):
+        media.probe_video(corpus["mkv_h264"], MediaLimits(max_video_seconds=1))
+
+
+def test_webm_without_frame_count_gets_duration_from_the_container(corpus):
+    info = media.probe_video(corpus["webm_vp9"])
+    assert info.total_frames == 20 and abs(info.duration - 2.0) < 0.15 and info.fps == 10
+
+
+# ---- the same frames as transformers' own PyAV reader ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    from conftest import write_video
+
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "short": write_video(folder / "short.mp4", seconds=4, fps=10),
+        "long_small_gop": write_video(folder / "long.mp4", seconds=60, fps=10, gop=10),
+        "long_default_gop": write_video(folder / "long-default.mp4", seconds=40, fps=25),
+    }
+
+
+@pytest.mark.parametrize("clip,max_num_frames", [("short", 128), ("short", 3), ("long_small_gop", 8),
+                                                 ("long_small_gop", 64), ("long_default_gop", 16)])
+def test_sampled_frames_equal_transformers_pyav_reader(clips, clip, max_num_frames):
+    indices_for = sampler(max_num_frames=max_num_frames)
+    ours = media.sample_video(clips[clip], indices_for)
+    theirs, metadata = read_video_pyav(str(clips[clip]), sample_indices_fn=indices_for)
+    assert ours.metadata.frames_indices == list(metadata.frames_indices)
+    # transformers keeps one frame per distinct index; ours keeps the processor's list (repeats included)
+    distinct = [ours.frames[ours.metadata.frames_indices.index(i)] for i in sorted(set(metadata.frames_indices))]
+    assert np.array_equal(np.stack(distinct), theirs)
+
+
+def test_processing_the_whole_corpus_leaves_no_temp_files(corpus):
+    before = set(os.listdir(tempfile.gettempdir()))
+    for name, case in CORPUS.items():
+        try:
+            open_upload(corpus[name], case.kind)
+        except MediaError:
+            pass
+    assert set(os.listdir(tempfile.gettempdir())) - before == set()
+
+
+def test_frames_of_a_very_large_video_are_scaled_while_decoding(tmp_path):
+    from conftest import write_video
+
+    clip = write_video(tmp_path / "wide.mp4", seconds=1, fps=4, size=(640, 360))
+    result = media.sample_video(clip, sampler(), MediaLimits(max_video_side=320))
+    assert result.frames.shape[1:3] == (180, 320)
+    assert "scaled from 640×360 to 320×180" in result.notes[0]
