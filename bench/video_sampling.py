@@ -1,0 +1,143 @@
+"""Video frame sampling: this app's PyAV sampler vs transformers' own readers, same clips, same run.
+
+    python bench/video_sampling.py [--long-minutes 10] [--repeats 3]
+
+Generates H.264 1280×720 clips (60 s and a long one; cached in bench/.cache), then for max_num_frames 64
+and stack_frames 1 and 3 times each reader picking the frames the MiniCPM-V 4.6 video processor asks for,
+and measures its extra peak memory (each measurement in a fresh process). Prints medians and the ratios
+transformers / ours, measured in this run. Clips come with a 1 s keyframe interval, like phone cameras
+record, and the 60 s clip also with x264's default of 250 frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+sys.path.insert(0, str(ROOT))
+
+
+def make_clip(path: Path, seconds: int, fps: int = 30, gop: int | None = 30, size=(1280, 720)) -> Path:
+    import av
+    import numpy as np
+
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    # A textured scene the "camera" pans across, so every frame carries real motion like a phone video.
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 256, (height // 8 + 1, (width + seconds * fps * 4) // 8 + 1, 3), dtype=np.uint8)
+    scene = np.repeat(np.repeat(scene, 8, axis=0), 8, axis=1)[:height]
+    partial_path = path.with_suffix(".part.mp4")
+    with av.open(str(partial_path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "28"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if gop:
+            stream.codec_context.gop_size = gop
+        for index in range(seconds * fps):
+            array = np.ascontiguousarray(scene[:, index * 4: index * 4 + width])
+            x = (index * 7) % (width - 120)
+            array[300:420, x:x + 120] = (230, 40, 40)
+            array[:40, :200] = (index % 256, 255, 0)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    partial_path.rename(path)
+    return path
+
+
+def run_reader(reader: str, clip: str, max_num_frames: int, stack_frames: int) -> dict:
+    """One measurement, in this (fresh) process: seconds and extra peak RSS in MB."""
+    from transformers.models.minicpmv4_6 import MiniCPMV4_6VideoProcessor
+    from transformers.video_utils import load_video
+
+    from minicpm_demo import media
+
+    indices_for = partial(MiniCPMV4_6VideoProcessor().sample_frames, max_num_frames=max_num_frames,
+                          stack_frames=stack_frames)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if reader == "ours":
+        frames = media.sample_video(clip, indices_for).frames
+    else:
+        frames, _ = load_video(clip, backend=reader, sample_indices_fn=indices_for)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "extra_peak_mb": (peak - baseline) / 1024, "frames": int(len(frames))}
+
+
+def measure(reader: str, clip: Path, max_num_frames: int, stack_frames: int, repeats: int) -> dict:
+    runs = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, __file__, "--worker", reader, str(clip), str(max_num_frames),
+                               str(stack_frames)], capture_output=True, text=True, timeout=1800)
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {"seconds": statistics.median(r["seconds"] for r in runs),
+            "extra_peak_mb": statistics.median(r["extra_peak_mb"] for r in runs), "frames": runs[0]["frames"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--long-minutes", type=int, default=10, help="length of the long clip (default 10; 0: none)")
+    parser.add_argument("--short-seconds", type=int, default=60, help="length of the short clip (default 60)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; medians are shown")
+    parser.add_argument("--max-num-frames", type=int, default=64)
+    parser.add_argument("--stacks", default="1,3", help="stack_frames values to measure (default 1,3)")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE, help="where generated clips are kept")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        reader, clip, max_num_frames, stack_frames = args.worker
+        print(json.dumps(run_reader(reader, clip, int(max_num_frames), int(stack_frames))))
+        return
+
+    import importlib.util
+
+    readers = ["pyav"] + (["torchcodec"] if importlib.util.find_spec("torchcodec") else [])
+    print("generating clips (cached in bench/.cache) …", file=sys.stderr, flush=True)
+    cache = args.cache_dir
+    clips = {
+        f"{args.short_seconds} s, keyframe every 1 s": make_clip(cache / f"clip-{args.short_seconds}s-gop30.mp4",
+                                                               args.short_seconds),
+        f"{args.short_seconds} s, keyframe every 250 frames": make_clip(
+            cache / f"clip-{args.short_seconds}s-gop250.mp4", args.short_seconds, gop=250),
+    }
+    if args.long_minutes:
+        clips[f"{args.long_minutes} min, keyframe every 1 s"] = make_clip(
+            cache / f"clip-{args.long_minutes}min-gop30.mp4", args.long_minutes * 60)
+    print(f"\nH.264 1280×720 30 fps, max_num_frames={args.max_num_frames}, median of {args.repeats} "
+          "(each in a fresh process)\n")
+    print("| clip | stack | reader | seconds | extra peak MB | frames | time ratio (them/ours) | memory ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, clip in clips.items():
+        for stack_frames in (int(value) for value in args.stacks.split(",")):
+            ours = measure("ours", clip, args.max_num_frames, stack_frames, args.repeats)
+            print(f"| {label} | {stack_frames} | ours | {ours['seconds']:.2f} | {ours['extra_peak_mb']:.0f} | "
+                  f"{ours['frames']} | 1.00 | 1.00 |", flush=True)
+            for reader in readers:
+                theirs = measure(reader, clip, args.max_num_frames, stack_frames, args.repeats)
+                if "error" in theirs:
+                    print(f"| {label} | {stack_frames} | transformers {reader} | failed: {theirs['error'][:60]} "
+                          "| | | | |", flush=True)
+                    continue
+                print(f"| {label} | {stack_frames} | transformers {reader} | {theirs['seconds']:.2f} | "
+                      f"{theirs['extra_peak_mb']:.0f} | {theirs['frames']} | "
+                      f"{theirs['seconds'] / ours['seconds']:.1f}× | "
+                      f"{theirs['extra_peak_mb'] / max(ours['extra_peak_mb'], 1):.1f}× |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
