@@ -66,6 +66,10 @@ def test_chinese_browser_gets_the_chinese_interface(browser, app):
     page = browser.new_page(locale="zh-CN")
     page.goto(app["url"])
     expect(page.get_by_role("tab", name="视频")).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="视频").click()
+    page.locator("#advanced_video").get_by_text("高级设置").click()
+    expect(page.get_by_text("最大视频帧数")).to_be_visible()
+    expect(page.locator("#send_video")).to_have_text("发送")
     page.close()
 
 

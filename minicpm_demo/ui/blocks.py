@@ -121,7 +121,8 @@ class ChatTab:
 
 def _setting_control(name: str, default: Any):
     meta = Settings.field(name).metadata
-    common = {"label": meta["label"], "info": meta["info"], "value": default, "interactive": True}
+    common = {"label": t(f"setting.{name}.label"), "info": t(f"setting.{name}.info"), "value": default,
+              "interactive": True}
     if meta["choices"]:
         return gr.Radio(choices=list(meta["choices"]), **common)
     if isinstance(default, bool):
@@ -150,7 +151,8 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int):
         regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}")
         undo = gr.Button(t("undo"), elem_id=f"undo_{key}")
         clear = gr.Button(t("clear"), elem_id=f"clear_{key}")
-    thinking = gr.Checkbox(label=t("thinking"), info=t("thinking_info"), value=defaults.enable_thinking,
+    thinking = gr.Checkbox(label=t("setting.enable_thinking.label"), info=t("setting.enable_thinking.info"),
+                           value=defaults.enable_thinking,
                            elem_id=f"thinking_{key}")
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
         controls = [_setting_control(name, getattr(defaults, name)) for name in names]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import gradio as gr
+
+from minicpm_demo.settings import Settings
 
 EN = {
     "header": "# MiniCPM-V 4.6\nChat about one image, several images at once, or a video.",
@@ -18,8 +22,6 @@ EN = {
     "regenerate": "Regenerate",
     "undo": "Undo",
     "clear": "Clear",
-    "thinking": "Thinking mode",
-    "thinking_info": "Reason step by step before answering (slower; the reasoning is shown collapsed).",
     "advanced": "Advanced settings",
     "examples": "Examples",
 }
@@ -38,11 +40,29 @@ ZH = {
     "regenerate": "重新生成",
     "undo": "撤销",
     "clear": "清空",
-    "thinking": "思考模式",
-    "thinking_info": "先逐步推理再回答（较慢；推理过程折叠显示）。",
     "advanced": "高级设置",
     "examples": "示例",
 }
+
+# Settings controls: English comes from each field's own label and info; Chinese is written here.
+SETTING_ZH = {
+    "downsample_mode": ("视觉 token 压缩", "16x：视觉 token 最少、最快。4x：细节更清晰（小字、图表），视觉 token 为 4 倍。"),
+    "max_slice_nums": ("最大图片切片数", "高分辨率图片最多切成这么多片：越多细节越多，token 也越多。"),
+    "max_num_frames": ("最大视频帧数", "最多采样这么多帧（约每秒一帧）：越多覆盖越全，但更慢。"),
+    "stack_frames": ("每秒叠加帧数", "1 = 每秒一帧。3 或 5 会把亚秒帧拼成一张图：动作更清楚，token 更多。"),
+    "use_image_id": ("给图片编号", "在每张图片前加 <image_id> 标记，方便模型指代第 1、2…张图。"),
+    "max_new_tokens": ("最大生成 token 数", "回答的最大长度（token）。思考模式需要更多。"),
+    "do_sample": ("采样", "开：回答更多样（温度、top-p、top-k 生效）。关：贪心解码，可复现。"),
+    "temperature": ("温度", "越高越多样，越低越集中。仅在采样时使用。"),
+    "top_p": ("Top-p", "只从累计概率达到该值的最可能 token 中采样。"),
+    "top_k": ("Top-k", "只从最可能的这么多个 token 中采样（0 = 不限制）。"),
+    "repetition_penalty": ("重复惩罚", "大于 1 时减少重复同样的词。"),
+    "enable_thinking": ("思考模式", "先逐步推理再回答（较慢；推理过程折叠显示）。"),
+}
+for _field in fields(Settings):
+    EN[f"setting.{_field.name}.label"] = _field.metadata["label"]
+    EN[f"setting.{_field.name}.info"] = _field.metadata["info"]
+    ZH[f"setting.{_field.name}.label"], ZH[f"setting.{_field.name}.info"] = SETTING_ZH[_field.name]
 
 I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
 
