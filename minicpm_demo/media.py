@@ -7,8 +7,10 @@ what to do about it.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -227,8 +229,7 @@ def sample_video(
         raise MediaError(f"No frames could be sampled from {name!r}. Upload a longer video.")
     scale = min(1.0, limits.max_video_side / max(info.width, info.height))
     size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
-    with _open_container(path, name) as container:
-        frames, last_index = _decode_frames(container, indices, info.fps, name, size if scale < 1 else None)
+    frames, last_index = _decode_frames(path, indices, info.fps, name, size if scale < 1 else None)
     notes = []
     if scale < 1:
         notes.append(f"{name}: frames scaled from {info.width}×{info.height} to {size[0]}×{size[1]}")
@@ -239,67 +240,77 @@ def sample_video(
     return SampledVideo(frames=frames, metadata=metadata, notes=notes)
 
 
-def _decode_frames(container, indices: list[int], fps: float, name: str,
+def _decode_frames(path, indices: list[int], fps: float, name: str,
                    size: tuple[int, int] | None) -> tuple[np.ndarray, int]:
     """The frames at ``indices`` (in that order, repeats allowed) as one RGB array, and the last index decoded.
 
-    Targets are visited in increasing order. To reach the next one the decoder either decodes on, or seeks
-    to the keyframe before it, whichever the keyframe spacing (read from packet flags) says is cheaper.
-    Each frame is written straight into the output array, so nothing but the sampled frames is ever held.
+    The sorted targets are cut into one contiguous run per CPU core (up to 4), each decoded in its own thread
+    with its own demuxer (PyAV releases the GIL while decoding). Within a run, the decoder reaches the next
+    target either by decoding on or by seeking to the keyframe before it, whichever the keyframe spacing
+    (read from packet flags) says is cheaper. Frames go straight into the output array, so nothing but the
+    sampled frames is ever held.
     """
-    import av
-
-    stream = container.streams.video[0]
     slots: dict[int, list[int]] = {}
     for position, index in enumerate(indices):
         slots.setdefault(index, []).append(position)
     targets = sorted(slots)
-    time_base = float(stream.time_base)
-    start = stream.start_time or 0
-    seek_at = _plan_seeks(targets, _keyframe_spacing(container, stream, fps), overhead=max(4, round(fps / 2)))
-    # Frame threading must refill its pipeline after every seek (slice threading is about twice as fast
-    # then), and on two cores it decodes even long runs about 10% slower: it only pays on bigger machines.
-    mostly_forward = len(seek_at) <= len(targets) / 2
-    stream.thread_type = "AUTO" if mostly_forward and (os.cpu_count() or 1) > 2 else "SLICE"
-    output: np.ndarray | None = None
-    frames, current, last_frame, ended = None, -1, None, False
+    with _open_container(path, name) as container:
+        spacing = _keyframe_spacing(container, container.streams.video[0], fps)
+    workers = max(1, min(os.cpu_count() or 1, 4, len(targets)))
+    runs = [list(run) for run in np.array_split(np.array(targets), workers) if len(run)]
+    output: dict[str, np.ndarray] = {}
+    lock = threading.Lock()
 
-    def store(index: int, frame) -> None:
-        nonlocal output
-        array = _upright(frame, size)
-        if output is None:
-            output = np.empty((len(indices), *array.shape), dtype=np.uint8)
-        output[slots[index]] = array
+    def store(index: int, array: np.ndarray) -> None:
+        with lock:
+            if "frames" not in output:
+                output["frames"] = np.empty((len(indices), *array.shape), dtype=np.uint8)
+        output["frames"][slots[index]] = array
 
-    try:
-        for target in targets:
-            if frames is None or target in seek_at:
-                container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
-                frames = container.decode(stream)
-            for frame in frames:
-                index = current + 1 if frame.pts is None else round((frame.pts - start) * time_base * fps)
-                current, last_frame = index, frame
-                if index >= target:
-                    # the frame shown at the target time (the next one when timestamps are irregular)
-                    store(target, frame)
-                    break
-            else:  # the stream ended before this target
-                ended = True
-                break
-    except av.error.FFmpegError:
-        if last_frame is None:
-            raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
-        ended = True
-    if last_frame is None:
+    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="video-decode") as pool:
+        results = list(pool.map(lambda run: _decode_run(path, run, fps, name, size, spacing, store), runs))
+    decoded = [result for result in results if result is not None]
+    if not decoded:
         raise _undecodable(name)
-    if ended or output is None:  # samples beyond the end show the last frame
-        tail = _upright(last_frame, size)
-        if output is None:
-            output = np.empty((len(indices), *tail.shape), dtype=np.uint8)
-        for index, positions in slots.items():
-            if index >= current:
-                output[positions] = tail
-    return output, current
+    # Targets no run reached (the stream ended early) show the last frame decoded before them.
+    last_index, tail = max(decoded, key=lambda result: result[0])
+    reached = {index for run, result in zip(runs, results) if result for index in run if index <= result[0]}
+    for index in targets:
+        if index not in reached:
+            store(index, tail)
+    return output["frames"], last_index
+
+
+def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: int, store):
+    """Decode one run of sorted targets; returns (last index decoded, its frame) or None if nothing decoded."""
+    import av
+
+    seek_at = _plan_seeks(targets, spacing, overhead=max(4, round(fps / 2)))
+    with _open_container(path, name) as container:
+        stream = container.streams.video[0]
+        # Frame threading would refill its pipeline after every seek; the runs already use every core.
+        stream.thread_type = "SLICE"
+        time_base = float(stream.time_base)
+        start = stream.start_time or 0
+        frames, current, last_frame = None, -1, None
+        try:
+            for target in targets:
+                if frames is None or target in seek_at:
+                    container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+                    frames = container.decode(stream)
+                for frame in frames:
+                    index = current + 1 if frame.pts is None else round((frame.pts - start) * time_base * fps)
+                    current, last_frame = index, frame
+                    if index >= target:
+                        # the frame shown at the target time (the next one when timestamps are irregular)
+                        store(target, _upright(frame, size))
+                        break
+                else:  # the stream ended before this target
+                    break
+        except av.error.FFmpegError:
+            if last_frame is None:
+                raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
+        return None if last_frame is None else (current, _upright(last_frame, size))
 
 
 def _plan_seeks(targets: list[int], spacing: int, overhead: int) -> set[int]:
