@@ -20,7 +20,6 @@ OFFLINE_ENV = {
 }
 os.environ.update(OFFLINE_ENV)
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -90,34 +89,6 @@ def engine(tiny_checkpoint):
 
 
 # ---- media files ---------------------------------------------------------------------------------
-
-def write_video(path: Path, *, seconds: float, fps: int = 10, size=(160, 120), codec="libx264",
-                rotation: int | None = None, gop: int | None = None) -> Path:
-    """A clip whose frame k is filled with a colour that encodes k, so tests can tell frames apart."""
-    import av
-
-    width, height = size
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
-        if gop:
-            stream.codec_context.gop_size = gop
-        if rotation is not None:
-            stream.set_display_rotation(rotation)
-        for index in range(int(round(seconds * fps))):
-            array = np.zeros((height, width, 3), dtype=np.uint8)
-            array[..., 0] = (index * 37) % 256
-            array[..., 1] = (index * 11) % 256
-            array[: height // 4, : width // 4] = 255  # a white corner to check orientation
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")
@@ -143,4 +114,6 @@ def three_images(media_dir) -> list[Path]:
 
 @pytest.fixture(scope="session")
 def short_video(media_dir) -> Path:
-    return write_video(media_dir / "clip.mp4", seconds=4.0, fps=10)
+    from media_corpus import encode_clip
+
+    return encode_clip(media_dir / "clip.mp4", seconds=4.0, fps=10)

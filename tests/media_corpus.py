@@ -162,7 +162,7 @@ def jpeg_named_png(folder: Path) -> Path:
 
 # ---- videos ------------------------------------------------------------------------------------------
 
-def _encode(path: Path, *, codec: str, seconds: float = 2.0, fps: int = 10, size=(160, 120), rotation=None,
+def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps: int = 10, size=(160, 120), rotation=None,
             container_format: str | None = None, pts_of: Callable[[int], int] | None = None, gop: int | None = None,
             frames: int | None = None) -> Path:
     width, height = size
@@ -180,7 +180,8 @@ def _encode(path: Path, *, codec: str, seconds: float = 2.0, fps: int = 10, size
             container.start_encoding()  # header and an empty video track, no frames
         for index in range(count):
             array = np.zeros((height, width, 3), dtype=np.uint8)
-            array[..., 0] = (index * 37) % 256
+            array[..., 0] = (index * 37) % 256  # frame k has its own colour, so tests can tell frames apart
+            array[..., 1] = (index * 11) % 256
             array[: height // 4, : width // 4] = 255  # white top-left corner: shows orientation
             frame = av.VideoFrame.from_ndarray(array, format="rgb24")
             if pts_of is not None:
@@ -193,19 +194,19 @@ def _encode(path: Path, *, codec: str, seconds: float = 2.0, fps: int = 10, size
 
 
 def webm_vp8(folder: Path) -> Path:
-    return _encode(folder / "screen.webm", codec="libvpx")
+    return encode_clip(folder / "screen.webm", codec="libvpx")
 
 
 def webm_vp9(folder: Path) -> Path:
-    return _encode(folder / "screen-vp9.webm", codec="libvpx-vp9")
+    return encode_clip(folder / "screen-vp9.webm", codec="libvpx-vp9")
 
 
 def mkv_h264(folder: Path) -> Path:
-    return _encode(folder / "clip.mkv", codec="libx264")
+    return encode_clip(folder / "clip.mkv", codec="libx264")
 
 
 def rotated_mp4(folder: Path) -> Path:
-    return _encode(folder / "portrait.mp4", codec="libx264", size=(160, 96), rotation=90)
+    return encode_clip(folder / "portrait.mp4", codec="libx264", size=(160, 96), rotation=90)
 
 
 def audio_only_mp4(folder: Path) -> Path:
@@ -223,15 +224,15 @@ def audio_only_mp4(folder: Path) -> Path:
 
 
 def one_frame_video(folder: Path) -> Path:
-    return _encode(folder / "single.mp4", codec="libx264", frames=1)
+    return encode_clip(folder / "single.mp4", codec="libx264", frames=1)
 
 
 def zero_length_video(folder: Path) -> Path:
-    return _encode(folder / "nothing.mkv", codec="libx264", frames=0, container_format="matroska")
+    return encode_clip(folder / "nothing.mkv", codec="libx264", frames=0, container_format="matroska")
 
 
 def corrupted_header_mp4(folder: Path) -> Path:
-    source = _encode(folder / "source.mp4", codec="libx264")
+    source = encode_clip(folder / "source.mp4", codec="libx264")
     data = bytearray(source.read_bytes())
     source.unlink()
     data[:64] = bytes(range(64))
@@ -241,7 +242,7 @@ def corrupted_header_mp4(folder: Path) -> Path:
 
 
 def truncated_mp4(folder: Path) -> Path:
-    source = _encode(folder / "whole.mp4", codec="libx264", seconds=3)
+    source = encode_clip(folder / "whole.mp4", codec="libx264", seconds=3)
     data = source.read_bytes()
     source.unlink()
     path = folder / "cut.mp4"
@@ -251,13 +252,13 @@ def truncated_mp4(folder: Path) -> Path:
 
 def variable_frame_rate_mkv(folder: Path) -> Path:
     gaps = [0, 40, 80, 200, 240, 600, 640, 680, 1100, 1500, 1540, 1900]
-    return _encode(folder / "vfr.mkv", codec="libx264", container_format="matroska", frames=len(gaps),
+    return encode_clip(folder / "vfr.mkv", codec="libx264", container_format="matroska", frames=len(gaps),
                    pts_of=lambda index: gaps[index])
 
 
 def very_long_declared_mkv(folder: Path) -> Path:
     """Two frames, the second 3 h 10 min after the first."""
-    return _encode(folder / "marathon.mkv", codec="libx264", container_format="matroska", frames=2,
+    return encode_clip(folder / "marathon.mkv", codec="libx264", container_format="matroska", frames=2,
                    pts_of=lambda index: index * (3 * 3600 + 600) * 1000)
 
 

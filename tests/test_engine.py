@@ -45,7 +45,7 @@ def greedy(modality, **overrides):
 
 
 def test_image_inputs_equal_the_card_snippet(engine, red_image):
-    processor = engine._ready_model().processor
+    processor = engine.ready_model().processor
     settings = greedy("image")
     conversation = Conversation().ask("What is in this image?", (Attachment(str(red_image), "image"),))
     ours, _ = engine.prepare_inputs(conversation.to_messages(), settings)
@@ -58,7 +58,7 @@ def test_image_inputs_equal_the_card_snippet(engine, red_image):
 
 
 def test_three_images_keep_their_order_and_equal_the_card(engine, three_images):
-    processor = engine._ready_model().processor
+    processor = engine.ready_model().processor
     settings = greedy("multi-image")
     attachments = tuple(Attachment(str(p), "image") for p in three_images)
     ours, _ = engine.prepare_inputs(Conversation().ask("Compare them.", attachments).to_messages(), settings)
@@ -84,7 +84,7 @@ def decode_all_frames(path):
 
 @pytest.mark.parametrize("stack_frames,max_num_frames", [(1, 128), (3, 128), (1, 2)])
 def test_video_inputs_equal_the_processor_sampling_the_whole_video(engine, short_video, stack_frames, max_num_frames):
-    processor = engine._ready_model().processor
+    processor = engine.ready_model().processor
     settings = greedy("video", stack_frames=stack_frames, max_num_frames=max_num_frames)
     ours, _ = engine.prepare_inputs(
         Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages(), settings)
@@ -100,7 +100,7 @@ def test_video_inputs_equal_the_processor_sampling_the_whole_video(engine, short
 
 def test_4x_gives_about_four_times_the_visual_tokens(engine, red_image):
     messages = Conversation().ask("Read it.", (Attachment(str(red_image), "image"),)).to_messages()
-    image_token = engine._ready_model().model.config.image_token_id
+    image_token = engine.ready_model().model.config.image_token_id
     counts = {}
     for mode in ("16x", "4x"):
         inputs, _ = engine.prepare_inputs(messages, greedy("image", downsample_mode=mode))
@@ -109,7 +109,7 @@ def test_4x_gives_about_four_times_the_visual_tokens(engine, red_image):
 
 
 def test_downsample_mode_reaches_generate(engine, red_image, monkeypatch):
-    model = engine._ready_model().model
+    model = engine.ready_model().model
     seen = []
     original = model.generate
 
@@ -129,7 +129,7 @@ def test_stream_has_several_increments_equal_to_a_plain_decode(engine, red_image
     messages = Conversation().ask("Describe the picture.", (Attachment(str(red_image), "image"),)).to_messages()
     deltas, answer, _, stats = collect(engine, messages, settings)
     assert sum(1 for d in deltas if d.answer) >= 3
-    loaded = engine._ready_model()
+    loaded = engine.ready_model()
     inputs, _ = engine.prepare_inputs(messages, settings)
     output = loaded.model.generate(**inputs, **settings.to_generate_kwargs())
     plain = loaded.processor.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
@@ -186,7 +186,7 @@ def test_follow_up_question_about_the_first_image(engine, red_image):
 
 
 def test_thinking_switch_changes_the_prompt_and_the_reply_lands_in_reasoning(engine, red_image):
-    processor = engine._ready_model().processor
+    processor = engine.ready_model().processor
     messages = Conversation().ask("Think first.", (Attachment(str(red_image), "image"),)).to_messages()
     prompts = {}
     for thinking in (False, True):

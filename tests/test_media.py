@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from media_corpus import CORPUS
+from media_corpus import CORPUS, encode_clip
 from transformers.models.minicpmv4_6 import MiniCPMV4_6VideoProcessor
 from transformers.video_utils import read_video_pyav
 
@@ -100,13 +100,11 @@ def test_webm_without_frame_count_gets_duration_from_the_container(corpus):
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    from conftest import write_video
-
     folder = tmp_path_factory.mktemp("clips")
     return {
-        "short": write_video(folder / "short.mp4", seconds=4, fps=10),
-        "long_small_gop": write_video(folder / "long.mp4", seconds=60, fps=10, gop=10),
-        "long_default_gop": write_video(folder / "long-default.mp4", seconds=40, fps=25),
+        "short": encode_clip(folder / "short.mp4", seconds=4, fps=10),
+        "long_small_gop": encode_clip(folder / "long.mp4", seconds=60, fps=10, gop=10),
+        "long_default_gop": encode_clip(folder / "long-default.mp4", seconds=40, fps=25),
     }
 
 
@@ -133,9 +131,7 @@ def test_processing_the_whole_corpus_leaves_no_temp_files(corpus):
 
 
 def test_frames_of_a_very_large_video_are_scaled_while_decoding(tmp_path):
-    from conftest import write_video
-
-    clip = write_video(tmp_path / "wide.mp4", seconds=1, fps=4, size=(640, 360))
+    clip = encode_clip(tmp_path / "wide.mp4", seconds=1, fps=4, size=(640, 360))
     result = media.sample_video(clip, sampler(), MediaLimits(max_video_side=320))
     assert result.frames.shape[1:3] == (180, 320)
     assert "scaled from 640×360 to 320×180" in result.notes[0]

@@ -82,7 +82,7 @@ class LocalEngine:
             "load_seconds": round(loaded.load_seconds, 1), "missing_kernels": loaded.missing_kernels,
         })
 
-    def _ready_model(self) -> loader.LoadedModel:
+    def ready_model(self) -> loader.LoadedModel:
         if self._loaded is not None:
             return self._loaded
         self.start_loading()
@@ -93,7 +93,7 @@ class LocalEngine:
     # ---- one request ---------------------------------------------------------------------------
     def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[Any, list[str]]:
         """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call."""
-        processor = self._ready_model().processor
+        processor = self.ready_model().processor
         notes: list[str] = []
         video_metadata = []
         resolved = []
@@ -141,7 +141,7 @@ class LocalEngine:
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         started = time.perf_counter()
-        loaded = self._ready_model()
+        loaded = self.ready_model()
         inputs, notes = self.prepare_inputs(messages, settings)
         inputs = inputs.to(loaded.model.device)
         input_ids = inputs["input_ids"]

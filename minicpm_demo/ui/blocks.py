@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.chat import Attachment, Turn
 from minicpm_demo.session import ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
@@ -32,6 +32,11 @@ class TabSpec:
     examples: tuple[dict[str, Any], ...] = ()
 
 
+def _as_input(turn: Turn) -> dict:
+    """A turn's question as the input box's value, to edit and send again."""
+    return {"text": turn.text, "files": [attachment.path for attachment in turn.attachments]}
+
+
 class ChatTab:
     """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
 
@@ -53,10 +58,10 @@ class ChatTab:
             raise gr.Error("Type a question or attach a file first.", print_exception=False)
         if session.conversation.pending:
             raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
-        status = self.engine.status()
-        if status.state != "ready":
-            raise gr.Error(f"The model is not ready yet: {status.message}" if status.state == "error" else
-                           "The model is still loading — please wait a moment and send again.", print_exception=False)
+        try:
+            self.engine.ready_model()  # refuse now, while the question is still in the input box
+        except USER_ERRORS as error:
+            raise user_error(error) from None
         if self.spec.modality == "multi-image" and len(files) == 1 and not session.conversation.turns:
             gr.Warning("Only one image attached: the Multi-image tab is for comparing 2 or more.")
         kind = "video" if self.spec.modality == "video" else "image"
@@ -69,23 +74,24 @@ class ChatTab:
         before = session.conversation
         if not before.pending:
             return
-        undo_box = {"text": before.turns[-1].text, "files": [a.path for a in before.turns[-1].attachments]}
         try:
             settings = self.settings(thinking, values)
             for conversation in stream_reply(self.engine, before, settings, session.stop_event):
                 session.conversation = conversation
                 yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
             yield session, to_chatbot(session.conversation), gr.skip()
-        except USER_ERRORS as error:
-            session.conversation = Conversation(before.turns[:-1])
-            yield session, to_chatbot(session.conversation), gr.MultimodalTextbox(value=undo_box, interactive=True)
-            raise user_error(error) from None
         except Exception as error:
-            log.exception("reply failed")
-            session.conversation = Conversation(before.turns[:-1])
-            yield session, to_chatbot(session.conversation), gr.MultimodalTextbox(value=undo_box, interactive=True)
-            raise gr.Error(f"Something went wrong while answering ({type(error).__name__}: {error}). "
-                           "Your conversation is kept; try again.", print_exception=False) from None
+            if isinstance(error, USER_ERRORS):
+                shown = user_error(error)
+            else:
+                log.exception("reply failed")
+                shown = gr.Error(f"Something went wrong while answering ({type(error).__name__}: {error}). "
+                                 "Your conversation is kept; try again.", print_exception=False)
+            # Roll the question back into the input box; the conversation stays as it was before it.
+            session.conversation, question = before.undo()
+            yield session, to_chatbot(session.conversation), gr.MultimodalTextbox(value=_as_input(question),
+                                                                                  interactive=True)
+            raise shown from None
 
     @staticmethod
     def stop(session: ChatSession) -> None:
@@ -110,7 +116,7 @@ class ChatTab:
         if session.conversation.pending:
             raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
         session.conversation, removed = session.conversation.undo()
-        box = gr.skip() if removed is None else {"text": removed.text, "files": [a.path for a in removed.attachments]}
+        box = gr.skip() if removed is None else _as_input(removed)
         return session, to_chatbot(session.conversation), box
 
     @staticmethod
