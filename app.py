@@ -9,6 +9,7 @@ from pathlib import Path
 from minicpm_demo.config import AppConfig, parse_config
 from minicpm_demo.engine import LocalEngine
 
+log = logging.getLogger("app")
 ASSETS = Path(__file__).resolve().parent / "assets"
 EXAMPLES = {
     "image": ({"text": "What does this chart show? Which day had the most visitors?",
@@ -30,19 +31,31 @@ def create_app(config: AppConfig):
 
 
 def launch_kwargs(config: AppConfig) -> dict:
+    """Everything ``demo.launch`` needs; raises ValueError for malformed credentials."""
     from minicpm_demo.ui.i18n import I18N
 
     largest_upload_mb = max(config.max_image_mb, config.max_video_mb)
+    credentials = config.credentials()
     return {"server_name": config.host, "server_port": config.port, "max_file_size": f"{largest_upload_mb}mb",
-            "i18n": I18N, "allowed_paths": [str(ASSETS)], "show_error": True}
+            "i18n": I18N, "allowed_paths": [str(ASSETS)], "show_error": True, "share": config.share,
+            "root_path": config.root_path, "auth": credentials or None,
+            "auth_message": "This MiniCPM-V 4.6 demo is shared with a team: sign in with the name and password "
+                            "you were given." if credentials else None}
 
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_config(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        options = launch_kwargs(config)
+    except (OSError, ValueError) as error:
+        sys.exit(f"app.py: bad credentials: {error}")
+    users = [user for user, _ in options["auth"] or ()]
+    # Say whether the page is protected, and for whom — never the passwords.
+    log.info("auth: %s", f"on for {len(users)} user(s): {', '.join(users)}" if users else "off (anyone who can reach it)")
     demo, _ = create_app(config)
-    demo.launch(**launch_kwargs(config))
+    demo.launch(**options)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from minicpm_demo.loader import DEFAULT_MODEL_ID, DEVICES, DTYPES, ModelSpec
@@ -23,6 +24,7 @@ class Option:
     help: str
     type: type = str
     choices: tuple | None = None
+    repeat: bool = False  # the flag may be given several times; the env var holds comma-separated values
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -33,6 +35,11 @@ OPTIONS: tuple[Option, ...] = (
            choices=DTYPES),
     Option("--host", "HOST", "127.0.0.1", "Address to listen on (0.0.0.0 to accept other machines)"),
     Option("--port", "PORT", 7860, "Port to listen on", type=int),
+    Option("--share", "SHARE", False, "Also serve on a temporary public gradio.live link (72 h)", type=bool),
+    Option("--auth", "AUTH", (), "USER:PASSWORD allowed to use the page and API (repeat for more users)",
+           repeat=True),
+    Option("--auth-file", "AUTH_FILE", None, "File with one USER:PASSWORD per line (# comments allowed)"),
+    Option("--root-path", "ROOT_PATH", None, "URL path the app is served under behind a reverse proxy, e.g. /demo"),
     Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
            type=int),
     Option("--queue-size", "QUEUE_SIZE", 64, "Most requests waiting in the queue; more are refused", type=int),
@@ -53,6 +60,10 @@ class AppConfig:
     dtype: str
     host: str
     port: int
+    share: bool
+    auth: tuple[str, ...]
+    auth_file: str | None
+    root_path: str | None
     concurrency: int
     queue_size: int
     max_image_mb: int
@@ -69,6 +80,25 @@ class AppConfig:
                            max_video_seconds=float(self.max_video_seconds))
 
 
+    def credentials(self) -> list[tuple[str, str]]:
+        """(user, password) pairs from --auth and --auth-file; raises ValueError for a malformed entry."""
+        entries = [(f"--auth #{number}", entry) for number, entry in enumerate(self.auth, 1)]
+        if self.auth_file:
+            lines = Path(self.auth_file).read_text().splitlines()
+            entries += [(f"{self.auth_file} line {number}", line.strip()) for number, line in enumerate(lines, 1)
+                        if line.strip() and not line.lstrip().startswith("#")]
+        pairs = []
+        for where, entry in entries:
+            user, separator, password = entry.partition(":")
+            if not separator or not user or not password:
+                raise ValueError(f"{where} is not USER:PASSWORD")  # never echo the entry: it may hold a password
+            pairs.append((user, password))
+        return pairs
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _dest(option: Option) -> str:
     return option.flag.lstrip("-").replace("-", "_")
 
@@ -76,9 +106,31 @@ def _dest(option: Option) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app.py", description="MiniCPM-V 4.6 demo: image, multi-image and video chat.")
     for option in OPTIONS:
-        parser.add_argument(option.flag, dest=_dest(option), type=option.type, choices=option.choices, default=None,
-                            help=f"{option.help} (env {option.env}; default {option.default})")
+        described = f"{option.help} (env {option.env}; default {option.default})"
+        if option.type is bool:
+            parser.add_argument(option.flag, dest=_dest(option), action="store_true", default=None, help=described)
+        elif option.repeat:
+            parser.add_argument(option.flag, dest=_dest(option), action="append", default=None, help=described)
+        else:
+            parser.add_argument(option.flag, dest=_dest(option), type=option.type, choices=option.choices,
+                                default=None, help=described)
     return parser
+
+
+def _from_environment(option: Option, raw: str, parser: argparse.ArgumentParser):
+    if option.type is bool:
+        if raw.lower() not in _TRUE + _FALSE:
+            parser.error(f"environment variable {option.env}={raw!r}: use 1/0, true/false, yes/no")
+        return raw.lower() in _TRUE
+    if option.repeat:
+        return tuple(value.strip() for value in raw.split(",") if value.strip())
+    try:
+        value = option.type(raw)
+    except ValueError:
+        parser.error(f"environment variable {option.env}={raw!r} is not a valid {option.type.__name__}")
+    if option.choices and value not in option.choices:
+        parser.error(f"environment variable {option.env}={raw!r}: choose from {', '.join(option.choices)}")
+    return value
 
 
 def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> AppConfig:
@@ -89,12 +141,8 @@ def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None =
     for option in OPTIONS:
         value = getattr(args, _dest(option))
         if value is None and environ.get(option.env) not in (None, ""):
-            raw = environ[option.env]
-            try:
-                value = option.type(raw)
-            except ValueError:
-                parser.error(f"environment variable {option.env}={raw!r} is not a valid {option.type.__name__}")
-            if option.choices and value not in option.choices:
-                parser.error(f"environment variable {option.env}={raw!r}: choose from {', '.join(option.choices)}")
+            value = _from_environment(option, environ[option.env], parser)
+        if option.repeat and value is not None:
+            value = tuple(value)
         values[_dest(option)] = option.default if value is None else value
     return AppConfig(**values)

@@ -249,3 +249,34 @@ def test_every_bad_upload_in_the_corpus_keeps_the_session_working(app, tmp_path,
         tab, values = tabs[kind]
         session, _ = run_turn(tab, values, sessions[kind], "Still working?")
         assert len(session.conversation.turns) == 2 and session.conversation.turns[-1].stats["generated_tokens"] == 3
+
+
+def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
+    import urllib.error
+    import urllib.request
+
+    import app as app_module
+    from helpers import free_port
+
+    from minicpm_demo.config import parse_config
+
+    port = free_port()
+    config = parse_config(["--model", str(tiny_checkpoint), "--device", "cpu", "--port", str(port),
+                           "--auth", "alice:s3cret"], environ={})
+    demo, engine = app_module.create_app(config)
+    assert engine.wait_until_loaded(timeout=300).state == "ready"
+    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "config", timeout=10)
+        assert refused.value.code == 401
+        with pytest.raises(Exception):
+            Client(url, analytics_enabled=False, verbose=False)
+        with pytest.raises(Exception):
+            Client(url, auth=("alice", "wrong"), analytics_enabled=False, verbose=False)
+        client = Client(url, auth=("alice", "s3cret"), analytics_enabled=False, verbose=False)
+        _, last = chat(client, "Hello?", [red_image], settings={"max_new_tokens": 2})
+        assert last["done"]
+    finally:
+        demo.close()

@@ -1,0 +1,57 @@
+"""One configuration surface: flags with env twins, all documented; the README is a valid Space card."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from minicpm_demo.config import OPTIONS, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_flags_win_over_env_which_win_over_defaults():
+    config = parse_config(["--port", "9000", "--auth", "a:b", "--auth", "c:d"],
+                          environ={"PORT": "8000", "MODEL_ID": "/models/tiny", "SHARE": "true"})
+    assert config.port == 9000 and config.model == "/models/tiny" and config.share is True
+    assert config.auth == ("a:b", "c:d")
+    assert parse_config([], environ={}).model == "openbmb/MiniCPM-V-4.6-GPTQ"
+    assert parse_config([], environ={"AUTH": "a:b, c:d"}).credentials() == [("a", "b"), ("c", "d")]
+
+
+def test_auth_file_and_malformed_entries_never_echo_a_password(tmp_path):
+    auth_file = tmp_path / "users.txt"
+    auth_file.write_text("# team\nalice:pa:ss\n\nbob:x\n")
+    assert parse_config(["--auth-file", str(auth_file)], environ={}).credentials() == [("alice", "pa:ss"), ("bob", "x")]
+    with pytest.raises(ValueError) as caught:
+        parse_config(["--auth", "secretwithoutcolon"], environ={}).credentials()
+    assert "secretwithoutcolon" not in str(caught.value) and "--auth #1" in str(caught.value)
+
+
+def test_bad_env_values_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        parse_config([], environ={"PORT": "eighty"})
+    assert "PORT='eighty'" in capsys.readouterr().err
+
+
+def test_every_option_is_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text()
+    for option in OPTIONS:
+        assert re.search(rf"^\| `{option.flag}` \| `{option.env}` \|", readme, re.MULTILINE), option.flag
+
+
+def test_readme_front_matter_is_a_valid_space_card():
+    text = (ROOT / "README.md").read_text()
+    assert text.startswith("---\n")
+    card = yaml.safe_load(text.split("---\n")[1])
+    for key in ("title", "emoji", "colorFrom", "colorTo", "sdk", "sdk_version", "app_file", "python_version",
+                "license", "models", "short_description"):
+        assert card.get(key), key
+    pinned = re.search(r"^gradio==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE).group(1)
+    assert card["sdk"] == "gradio" and card["sdk_version"] == pinned
+    assert (ROOT / card["app_file"]).exists()
+    assert "openbmb/MiniCPM-V-4.6-GPTQ" in card["models"]
+    assert len(card["short_description"]) <= 60
