@@ -33,8 +33,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--device", "DEVICE", "auto", "auto (CUDA if available, else CPU), cuda or cpu", choices=DEVICES),
     Option("--dtype", "DTYPE", "auto", "Weights dtype: auto (checkpoint's), bfloat16, float16, float32",
            choices=DTYPES),
-    Option("--host", "HOST", "127.0.0.1", "Address to listen on (0.0.0.0 to accept other machines)"),
-    Option("--port", "PORT", 7860, "Port to listen on", type=int),
+    # Unset, Gradio decides: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (what Spaces set), else 127.0.0.1:7860.
+    Option("--host", "HOST", None, "Address to listen on (0.0.0.0 to accept other machines)"),
+    Option("--port", "PORT", None, "Port to listen on", type=int),
     Option("--share", "SHARE", False, "Also serve on a temporary public gradio.live link (72 h)", type=bool),
     Option("--auth", "AUTH", (), "USER:PASSWORD allowed to use the page and API (repeat for more users)",
            repeat=True),
@@ -58,8 +59,8 @@ class AppConfig:
     revision: str | None
     device: str
     dtype: str
-    host: str
-    port: int
+    host: str | None
+    port: int | None
     share: bool
     auth: tuple[str, ...]
     auth_file: str | None

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from minicpm_demo import loader
+from minicpm_demo.engine import gpu
 from minicpm_demo.engine.base import Delta, EngineStatus, ReplyStats
 from minicpm_demo.media import MediaLimits, load_image, sample_video
 from minicpm_demo.settings import Settings
@@ -20,18 +21,6 @@ log = logging.getLogger(__name__)
 
 class EngineNotReady(RuntimeError):
     """The model is still loading (or failed to load); the message says which and what to do."""
-
-
-class _StopOnEvent:
-    """A ``StoppingCriteria`` that ends ``generate`` at the next token once the event is set."""
-
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 class LocalEngine:
@@ -137,58 +126,41 @@ class LocalEngine:
 
     def stream(self, messages: list[dict[str, Any]], settings: Settings,
                stop_event: threading.Event) -> Iterator[Delta]:
-        import torch
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
-
         started = time.perf_counter()
         loaded = self.ready_model()
         inputs, notes = self.prepare_inputs(messages, settings)
-        inputs = inputs.to(loaded.model.device)
         input_ids = inputs["input_ids"]
-        prompt_tokens = int(input_ids.shape[1])
         config = loaded.model.config
         visual_tokens = int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum())
-
-        tokenizer = loaded.processor.tokenizer
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-        result: dict[str, Any] = {}
-
-        def generate() -> None:
-            try:
-                with torch.inference_mode():
-                    result["output"] = loaded.model.generate(
-                        **inputs,
-                        **settings.to_generate_kwargs(),
-                        streamer=streamer,
-                        stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop_event)]),
-                    )
-            except BaseException as error:  # re-raised in the consumer below
-                result["error"] = error
-                streamer.end()
-
-        worker = threading.Thread(target=generate, name="generate", daemon=True)
+        generate_kwargs = settings.to_generate_kwargs()
+        if gpu.ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
+            gpu.check_gpu_budget(gpu.estimate_gpu_seconds(self.spec, inputs, generate_kwargs), gpu.gpu_seconds_cap(),
+                                 settings.max_new_tokens)
+        # On ZeroGPU the generator runs in another process: Stop reaches it by closing it, not through the Event.
+        pieces = gpu.generate_pieces(self.spec, inputs, generate_kwargs, None if gpu.ON_ZERO_GPU else stop_event)
         splitter = ReasoningSplitter(settings.enable_thinking)
-        first_token_at = None
-        worker.start()
+        first_token_at, generated = None, 0
         try:
-            for piece in streamer:
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
+            for piece in pieces:
+                if isinstance(piece, gpu.GenerationDone):
+                    generated = piece.generated_tokens
+                    break
+                first_token_at = first_token_at or time.perf_counter()
+                generated += 1  # an estimate until GenerationDone gives the count (it won't if closed early)
                 reasoning, answer = splitter.feed(piece)
                 if reasoning or answer:
                     yield Delta(answer=answer, reasoning=reasoning)
-            worker.join()
-            if "error" in result:
-                raise result["error"]
+                if stop_event.is_set() and gpu.ON_ZERO_GPU:  # pragma: no cover - locally the Event stops it
+                    pieces.close()
+                    break
             reasoning, answer = splitter.flush()
             if reasoning or answer:
                 yield Delta(answer=answer, reasoning=reasoning)
             finished = time.perf_counter()
-            generated = int(result["output"].shape[1]) - prompt_tokens
             first_token_at = first_token_at or finished
             decode_time = finished - first_token_at
             yield Delta(stats=ReplyStats(
-                prompt_tokens=prompt_tokens,
+                prompt_tokens=int(input_ids.shape[1]),
                 visual_tokens=visual_tokens,
                 generated_tokens=generated,
                 ttft_s=first_token_at - started,
@@ -200,4 +172,4 @@ class LocalEngine:
         finally:
             # Reached on normal end, on error, and when the consumer closes us (Stop in the UI).
             stop_event.set()
-            worker.join(timeout=30)
+            pieces.close()

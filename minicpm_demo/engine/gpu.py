@@ -1,0 +1,117 @@
+"""The GPU-bound part of a reply: ``generate`` streaming text pieces, as one module-level generator.
+
+On a ZeroGPU Space, ``spaces.GPU`` runs it in a GPU worker process with a duration computed from the request;
+anywhere else the decorator changes nothing. Its arguments cross a process boundary there, so it takes the
+model's spec (the worker finds the model in the loader's cache) and plain tensors — and Stop arrives by
+closing the generator, since a thread Event cannot be sent along.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from minicpm_demo import loader
+from minicpm_demo.settings import SettingsError
+
+# ZeroGPU's longest allocation for one call; PRO and organisation Spaces may set more (ZEROGPU_MAX_SECONDS).
+DEFAULT_GPU_SECONDS_CAP = 120
+
+
+@dataclass(frozen=True)
+class GenerationDone:
+    generated_tokens: int
+
+
+class _StopOnEvent:
+    """A ``StoppingCriteria`` that ends ``generate`` at the next token once the event is set."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def estimate_gpu_seconds(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
+                         stop_event: threading.Event | None = None) -> int:
+    """GPU seconds to reserve for one reply: fixed start-up, prefill of the prompt (visual tokens included:
+    video length, frames and stacking all show up there), then ``max_new_tokens`` of decoding. Short image
+    questions ask for little and so get the GPU sooner; long videos ask for what they need."""
+    prompt_tokens = int(inputs["input_ids"].shape[1])
+    pixels = sum(int(inputs[key].numel()) // 3 for key in ("pixel_values", "pixel_values_videos") if key in inputs)
+    seconds = 8 + prompt_tokens / 4000 + pixels / 4_000_000 + int(generate_kwargs.get("max_new_tokens", 1024)) / 25
+    return int(seconds + 0.999)
+
+
+def gpu_seconds_cap() -> int:
+    return int(os.environ.get("ZEROGPU_MAX_SECONDS", DEFAULT_GPU_SECONDS_CAP))
+
+
+def check_gpu_budget(seconds: int, cap: int, max_new_tokens: int) -> None:
+    if seconds > cap:
+        raise SettingsError(
+            f"This request needs about {seconds} s of GPU time; this Space allows {cap} s per reply. "
+            f"Lower max_new_tokens (now {max_new_tokens}), or for video max_num_frames / stack_frames, and send again."
+        )
+
+
+def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
+                    stop_event: threading.Event | None = None) -> Iterator[str | GenerationDone]:
+    """Yield decoded text pieces as ``generate`` produces them, then ``GenerationDone``.
+
+    ``generate`` runs in a worker thread under ``torch.inference_mode``; it ends within one token of
+    ``stop_event`` being set or of this generator being closed.
+    """
+    import torch
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    loaded = loader.load(spec)
+    stop_event = stop_event or threading.Event()
+    inputs = inputs.to(loaded.model.device)
+    streamer = TextIteratorStreamer(loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    result: dict[str, Any] = {}
+
+    def generate() -> None:
+        try:
+            with torch.inference_mode():
+                result["output"] = loaded.model.generate(
+                    **inputs, **generate_kwargs, streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop_event)]),
+                )
+        except BaseException as error:  # re-raised in the consumer below
+            result["error"] = error
+            streamer.end()
+
+    worker = threading.Thread(target=generate, name="generate", daemon=True)
+    worker.start()
+    try:
+        yield from streamer
+        worker.join()
+        if "error" in result:
+            raise result["error"]
+        yield GenerationDone(int(result["output"].shape[1]) - int(inputs["input_ids"].shape[1]))
+    finally:
+        # Reached on normal end, on error, and when the consumer closes us (Stop).
+        stop_event.set()
+        worker.join(timeout=30)
+
+
+def _on_zero_gpu() -> bool:
+    try:
+        from spaces.config import Config
+    except ImportError:
+        return False
+    return bool(Config.zero_gpu)
+
+
+ON_ZERO_GPU = _on_zero_gpu()
+if ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
+    import spaces
+
+    generate_pieces = spaces.GPU(duration=estimate_gpu_seconds)(generate_pieces)

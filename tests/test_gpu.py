@@ -1,0 +1,60 @@
+"""The GPU-bound generator and the ZeroGPU duration it asks for."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.engine import gpu
+from minicpm_demo.settings import Settings, SettingsError
+
+
+def request(engine, attachments, modality, **overrides):
+    settings = Settings.for_modality(modality, do_sample=False, **overrides)
+    inputs, _ = engine.prepare_inputs(Conversation().ask("?", attachments).to_messages(), settings)
+    return inputs, settings.to_generate_kwargs()
+
+
+def test_short_image_questions_ask_for_less_gpu_time_than_long_videos(engine, red_image, tmp_path):
+    from media_corpus import encode_clip
+
+    long_video = encode_clip(tmp_path / "long.mp4", seconds=30, fps=5, size=(320, 240))
+    image = gpu.estimate_gpu_seconds(engine.spec, *request(engine, (Attachment(str(red_image), "image"),), "image",
+                                                        max_new_tokens=256))
+    video = gpu.estimate_gpu_seconds(engine.spec, *request(engine, (Attachment(str(long_video), "video"),), "video",
+                                                        max_new_tokens=256, stack_frames=3))
+    longer_reply = gpu.estimate_gpu_seconds(engine.spec, *request(
+        engine, (Attachment(str(red_image), "image"),), "image", max_new_tokens=2048))
+    assert 8 < image < video, (image, video)
+    assert longer_reply > image + 60, "max_new_tokens is paid for"
+
+
+def test_a_request_over_the_cap_says_what_to_lower():
+    gpu.check_gpu_budget(100, 120, 1024)
+    with pytest.raises(SettingsError) as caught:
+        gpu.check_gpu_budget(300, 120, 4096)
+    message = str(caught.value)
+    assert "300 s" in message and "120 s" in message and "max_new_tokens (now 4096)" in message
+
+
+def test_the_cap_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("ZEROGPU_MAX_SECONDS", "300")
+    assert gpu.gpu_seconds_cap() == 300
+    monkeypatch.delenv("ZEROGPU_MAX_SECONDS")
+    assert gpu.gpu_seconds_cap() == gpu.DEFAULT_GPU_SECONDS_CAP
+
+
+def test_closing_the_generator_without_an_event_stops_generate(engine, red_image):
+    """How Stop reaches generation on ZeroGPU, where no Event can cross into the GPU process."""
+    inputs, kwargs = request(engine, (Attachment(str(red_image), "image"),), "image", max_new_tokens=4000)
+    pieces = gpu.generate_pieces(engine.spec, inputs, kwargs)
+    assert isinstance(next(pieces), str) and isinstance(next(pieces), str)
+    pieces.close()
+    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+
+
+def test_outside_a_space_the_decorator_changes_nothing():
+    assert not gpu.ON_ZERO_GPU
+    assert gpu.generate_pieces.__module__ == "minicpm_demo.engine.gpu"
