@@ -222,7 +222,6 @@ def test_every_bad_upload_in_the_corpus_keeps_the_session_working(app, tmp_path,
     from media_corpus import CORPUS
 
     from minicpm_demo.session import ChatSession
-    from minicpm_demo.settings import Settings
     from minicpm_demo.ui.blocks import ChatTab, TabSpec
 
     tabs = {}

@@ -1,4 +1,4 @@
-"""The in-process engine: cached model, the card's processor call, ``generate`` in a worker thread."""
+"""The in-process engine: cached model, the card's processor call, then generation through engine/gpu.py."""
 
 from __future__ import annotations
 
