@@ -125,10 +125,10 @@ class ChatTab:
         return ChatSession(), [], gr.MultimodalTextbox(value=None, interactive=True)
 
 
-def _setting_control(name: str, default: Any):
+def _setting_control(name: str, default: Any, tab_key: str):
     meta = Settings.field(name).metadata
     common = {"label": t(f"setting.{name}.label"), "info": t(f"setting.{name}.info"), "value": default,
-              "interactive": True}
+              "interactive": True, "elem_id": f"setting_{name}_{tab_key}"}
     if meta["choices"]:
         return gr.Radio(choices=list(meta["choices"]), **common)
     if isinstance(default, bool):
@@ -161,7 +161,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int):
                            value=defaults.enable_thinking,
                            elem_id=f"thinking_{key}")
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
-        controls = [_setting_control(name, getattr(defaults, name)) for name in names]
+        controls = [_setting_control(name, getattr(defaults, name), key) for name in names]
     if spec.examples:
         gr.Examples(examples=[[example] for example in spec.examples], inputs=[box], label=t("examples"),
                     cache_examples=False)
