@@ -37,6 +37,11 @@ def _as_input(turn: Turn) -> dict:
     return {"text": turn.text, "files": [attachment.path for attachment in turn.attachments]}
 
 
+def _refuse_while_answering(session: ChatSession) -> None:
+    if session.conversation.pending:
+        raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+
+
 class ChatTab:
     """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
 
@@ -56,8 +61,7 @@ class ChatTab:
         files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
         if not text and not files:
             raise gr.Error("Type a question or attach a file first.", print_exception=False)
-        if session.conversation.pending:
-            raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+        _refuse_while_answering(session)
         try:
             self.engine.ready_model()  # refuse now, while the question is still in the input box
         except USER_ERRORS as error:
@@ -103,8 +107,7 @@ class ChatTab:
 
     @staticmethod
     def prepare_regenerate(session: ChatSession):
-        if session.conversation.pending:
-            raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+        _refuse_while_answering(session)
         if not session.conversation.turns:
             raise gr.Error("Nothing to regenerate yet: ask a question first.", print_exception=False)
         session.conversation = session.conversation.for_regenerate()
@@ -113,8 +116,7 @@ class ChatTab:
 
     @staticmethod
     def undo(session: ChatSession):
-        if session.conversation.pending:
-            raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
+        _refuse_while_answering(session)
         session.conversation, removed = session.conversation.undo()
         box = gr.skip() if removed is None else _as_input(removed)
         return session, to_chatbot(session.conversation), box
