@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from minicpm_demo.config import AppConfig, parse_config
-from minicpm_demo.engine import LocalEngine
+from minicpm_demo.engine import LocalEngine, RemoteEngine
 
 log = logging.getLogger("app")
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -23,8 +23,11 @@ EXAMPLES = {
 def create_app(config: AppConfig):
     from minicpm_demo.ui import build_demo
 
-    engine = LocalEngine(config.model_spec, config.media_limits)
-    engine.start_loading()  # the page is served while the weights load
+    if config.backend == "openai":
+        engine = RemoteEngine(config.remote_spec, config.media_limits)
+    else:
+        engine = LocalEngine(config.model_spec, config.media_limits)
+    engine.start_loading()  # local: the page is served while the weights load; remote: one short GET
     demo = build_demo(engine, generation_limit=config.concurrency, examples=EXAMPLES)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo, engine

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minicpm_demo.engine.remote import RemoteSpec
+from minicpm_demo.engine.servers import SERVER_CHOICES
 from minicpm_demo.loader import DEFAULT_MODEL_ID, DEVICES, DTYPES, ModelSpec
 from minicpm_demo.media import MB, MediaLimits
 
@@ -27,12 +29,25 @@ class Option:
     repeat: bool = False  # the flag may be given several times; the env var holds comma-separated values
 
 
+BACKENDS = ("local", "openai")
+
 OPTIONS: tuple[Option, ...] = (
+    Option("--backend", "BACKEND", "local", "local: run the model in this process; openai: use a model server "
+           "(vLLM, SGLang, llama.cpp, transformers serve) at --api-base", choices=BACKENDS),
     Option("--model", "MODEL_ID", DEFAULT_MODEL_ID, "Hub id or local directory of a MiniCPM-V 4.6 checkpoint"),
     Option("--revision", "MODEL_REVISION", None, "Hub revision (branch, tag or commit) of --model"),
     Option("--device", "DEVICE", "auto", "auto (CUDA if available, else CPU), cuda or cpu", choices=DEVICES),
     Option("--dtype", "DTYPE", "auto", "Weights dtype: auto (checkpoint's), bfloat16, float16, float32",
            choices=DTYPES),
+    Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "
+           "http://gpu-box:8000/v1"),
+    Option("--api-key", "API_KEY", None, "With --backend openai: the server's API key, if it wants one"),
+    Option("--served-model", "SERVED_MODEL", None, "With --backend openai: the model name on the server "
+           "(default: the first it lists)"),
+    Option("--api-server", "API_SERVER", "auto", "With --backend openai: the server kind, which decides what "
+           "settings can be sent (auto: ask the server)", choices=SERVER_CHOICES),
+    Option("--api-timeout", "API_TIMEOUT", 300, "With --backend openai: seconds to wait for the server's next "
+           "streamed piece", type=int),
     # Unset, Gradio decides: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (what Spaces set), else 127.0.0.1:7860.
     Option("--host", "HOST", None, "Address to listen on (0.0.0.0 to accept other machines)"),
     Option("--port", "PORT", None, "Port to listen on", type=int),
@@ -55,10 +70,16 @@ OPTIONS: tuple[Option, ...] = (
 
 @dataclass(frozen=True)
 class AppConfig:
+    backend: str
     model: str
     revision: str | None
     device: str
     dtype: str
+    api_base: str | None
+    api_key: str | None
+    served_model: str | None
+    api_server: str
+    api_timeout: int
     host: str | None
     port: int | None
     share: bool
@@ -76,10 +97,14 @@ class AppConfig:
         return ModelSpec(model_id=self.model, revision=self.revision, device=self.device, dtype=self.dtype)
 
     @property
+    def remote_spec(self) -> RemoteSpec:
+        return RemoteSpec(api_base=self.api_base, api_key=self.api_key, served_model=self.served_model,
+                          server=self.api_server, timeout_s=float(self.api_timeout))
+
+    @property
     def media_limits(self) -> MediaLimits:
         return MediaLimits(max_image_bytes=self.max_image_mb * MB, max_video_bytes=self.max_video_mb * MB,
                            max_video_seconds=float(self.max_video_seconds))
-
 
     def credentials(self) -> list[tuple[str, str]]:
         """(user, password) pairs from --auth and --auth-file; raises ValueError for a malformed entry."""
@@ -146,4 +171,6 @@ def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None =
         if option.repeat and value is not None:
             value = tuple(value)
         values[_dest(option)] = option.default if value is None else value
+    if values["backend"] == "openai" and not values["api_base"]:
+        parser.error("--backend openai needs --api-base (env API_BASE), e.g. http://127.0.0.1:8000/v1")
     return AppConfig(**values)

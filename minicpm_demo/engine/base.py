@@ -10,10 +10,14 @@ from typing import Any, Protocol
 from minicpm_demo.settings import Settings
 
 
+class EngineNotReady(RuntimeError):
+    """The model is still loading, failed to load, or its server is unreachable; the message says which."""
+
+
 @dataclass(frozen=True)
 class ReplyStats:
     prompt_tokens: int
-    visual_tokens: int
+    visual_tokens: int | None  # None where the engine cannot count them (a remote server)
     generated_tokens: int
     ttft_s: float  # from the request to the first streamed text, media preparation included
     tokens_per_s: float  # decode speed after the first token
@@ -35,14 +39,25 @@ class Delta:
 
 
 class Engine(Protocol):
+    def start_loading(self) -> None:
+        """Begin getting ready (load weights, reach the server) without blocking the page."""
+
+    def status(self) -> EngineStatus:
+        """What the page's status line shows."""
+
+    def ready_model(self) -> Any:
+        """Return once requests can be answered; otherwise raise ``EngineNotReady`` saying why."""
+
+    def unsupported_settings(self) -> dict[str, str]:
+        """Settings this engine cannot apply, each with the reason (the page greys them out)."""
+
     def stream(self, messages: list[dict[str, Any]], settings: Settings,
                stop_event: threading.Event) -> Iterator[Delta]:
         """Stream a reply to the model-card ``messages``; stop soon after ``stop_event`` is set."""
-        ...
 
 
 @dataclass
 class EngineStatus:
     state: str  # "loading" | "ready" | "error"
-    message: str = ""
+    message: str = ""  # Markdown for the status line; details["warnings"] are shown after it
     details: dict[str, Any] = field(default_factory=dict)

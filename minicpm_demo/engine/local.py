@@ -11,16 +11,12 @@ from typing import Any
 
 from minicpm_demo import loader
 from minicpm_demo.engine import gpu
-from minicpm_demo.engine.base import Delta, EngineStatus, ReplyStats
+from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats
 from minicpm_demo.media import MediaLimits, load_image, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
 log = logging.getLogger(__name__)
-
-
-class EngineNotReady(RuntimeError):
-    """The model is still loading (or failed to load); the message says which and what to do."""
 
 
 class LocalEngine:
@@ -64,11 +60,16 @@ class LocalEngine:
         if self._error:
             return EngineStatus("error", self._error)
         if self._loaded is None:
-            return EngineStatus("loading", self._progress)
+            return EngineStatus("loading", f"`{self.spec.model_id}` — {self._progress}")
         loaded = self._loaded
-        return EngineStatus("ready", f"{loaded.name} · {loaded.quantization} · {loaded.device}", {
+        warnings = []
+        if loaded.missing_kernels:
+            warnings.append(f"{', '.join(loaded.missing_kernels)} not installed: linear-attention layers run on the "
+                            "slow PyTorch fallback")
+        return EngineStatus("ready", f"`{loaded.spec.model_id}` · {loaded.quantization} · {loaded.device}", {
             "model": loaded.spec.model_id, "quantization": loaded.quantization, "device": loaded.device,
             "load_seconds": round(loaded.load_seconds, 1), "missing_kernels": loaded.missing_kernels,
+            "warnings": warnings,
         })
 
     def ready_model(self) -> loader.LoadedModel:
@@ -78,6 +79,9 @@ class LocalEngine:
         if self._error:
             raise EngineNotReady(f"The model could not be loaded: {self._error}")
         raise EngineNotReady(f"The model is still loading ({self._progress}). Please wait a moment and send again.")
+
+    def unsupported_settings(self) -> dict[str, str]:
+        return {}  # the card's own processor and generate take every setting
 
     # ---- one request ---------------------------------------------------------------------------
     def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[Any, list[str]]:

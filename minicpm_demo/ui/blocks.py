@@ -127,10 +127,12 @@ class ChatTab:
         return ChatSession(), [], gr.MultimodalTextbox(value=None, interactive=True)
 
 
-def _setting_control(name: str, default: Any, tab_key: str):
+def _setting_control(name: str, default: Any, elem_id: str, unsupported: dict[str, str]):
     meta = Settings.field(name).metadata
     common = {"label": t(f"setting.{name}.label"), "info": t(f"setting.{name}.info"), "value": default,
-              "interactive": True, "elem_id": f"setting_{name}_{tab_key}"}
+              "interactive": name not in unsupported, "elem_id": elem_id}
+    if name in unsupported:  # shown, greyed out, with the reason: never silently ignored
+        common["info"] = f"⚠️ Not applied: {unsupported[name]}."
     if meta["choices"]:
         return gr.Radio(choices=list(meta["choices"]), **common)
     if isinstance(default, bool):
@@ -159,11 +161,11 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int):
         regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}")
         undo = gr.Button(t("undo"), elem_id=f"undo_{key}")
         clear = gr.Button(t("clear"), elem_id=f"clear_{key}")
-    thinking = gr.Checkbox(label=t("setting.enable_thinking.label"), info=t("setting.enable_thinking.info"),
-                           value=defaults.enable_thinking,
-                           elem_id=f"thinking_{key}")
+    unsupported = engine.unsupported_settings()
+    thinking = _setting_control("enable_thinking", defaults.enable_thinking, f"thinking_{key}", unsupported)
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
-        controls = [_setting_control(name, getattr(defaults, name), key) for name in names]
+        controls = [_setting_control(name, getattr(defaults, name), f"setting_{name}_{key}", unsupported)
+                    for name in names]
     if spec.examples:
         gr.Examples(examples=[[example] for example in spec.examples], inputs=[box], label=t("examples"),
                     cache_examples=False)
@@ -184,15 +186,10 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int):
 def _status_markdown(engine) -> str:
     status = engine.status()
     if status.state == "ready":
-        details = status.details
-        line = f"🟢 **Ready** · `{details['model']}` · {details['quantization']} · {details['device']}"
-        if details.get("missing_kernels"):
-            line += (f" · ⚠️ {', '.join(details['missing_kernels'])} not installed: linear-attention layers run "
-                     "on the slow PyTorch fallback")
-        return line
+        return " · ".join([f"🟢 **Ready** · {status.message}"] + [f"⚠️ {w}" for w in status.details.get("warnings", ())])
     if status.state == "error":
-        return f"🔴 **Model not loaded** — {status.message}"
-    return f"⏳ **Loading** `{engine.spec.model_id}` — {status.message}"
+        return f"🔴 **Model not available** — {status.message}"
+    return f"⏳ **Loading** {status.message}"
 
 
 def build_demo(engine, *, generation_limit: int = 1, examples: dict[str, tuple[dict, ...]] | None = None) -> gr.Blocks:

@@ -14,8 +14,8 @@ REASONING_TITLE = "💭 Reasoning"
 def format_stats(stats: dict[str, Any] | None) -> str:
     if not stats:
         return ""
-    parts = [
-        f"visual tokens {stats['visual_tokens']}",
+    parts = [f"visual tokens {stats['visual_tokens']}"] if stats.get("visual_tokens") is not None else []
+    parts += [
         f"prompt tokens {stats['prompt_tokens']}",
         f"TTFT {stats['ttft_s']:.2f} s",
         f"{stats['tokens_per_s']:.1f} tokens/s",
