@@ -6,7 +6,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 OFFLINE := GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 NO_PROXY=127.0.0.1,localhost
 
-.PHONY: run test install install-dev browser tiny tiny-demo clean
+.PHONY: run test install install-dev install-gpu browser tiny tiny-demo clean
 
 run: $(VENV)/.runtime
 	$(PY) app.py $(ARGS)
@@ -16,6 +16,9 @@ test: $(VENV)/.dev browser
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
+# On a CUDA machine: the linear-attention kernels (see requirements-gpu.txt).
+install-gpu: $(VENV)/.runtime
+	$(PY) -m pip install -r requirements-gpu.txt
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -21,13 +21,14 @@ EXAMPLES = {
 
 
 def create_app(config: AppConfig):
+    """The page and its engine. A local model is not loaded yet: ``main`` starts that once the page is served."""
     from minicpm_demo.ui import build_demo
 
     if config.backend == "openai":
         engine = RemoteEngine(config.remote_spec, config.media_limits)
+        engine.start_loading()  # one short GET: which server it is decides which settings the page offers
     else:
         engine = LocalEngine(config.model_spec, config.media_limits)
-    engine.start_loading()  # local: the page is served while the weights load; remote: one short GET
     demo = build_demo(engine, generation_limit=config.concurrency, examples=EXAMPLES)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo, engine
@@ -57,8 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     users = [user for user, _ in options["auth"] or ()]
     # Say whether the page is protected, and for whom — never the passwords.
     log.info("auth: %s", f"on for {len(users)} user(s): {', '.join(users)}" if users else "off (anyone who can reach it)")
-    demo, _ = create_app(config)
-    demo.launch(**options)
+    demo, engine = create_app(config)
+    demo.launch(**options, prevent_thread_lock=True)
+    # Loading after the page is up keeps the import of torch and transformers from competing with it.
+    engine.start_loading()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

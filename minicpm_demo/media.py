@@ -294,9 +294,17 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: 
         start = stream.start_time or 0
         frames, current, last_frame = None, -1, None
         try:
-            for target in targets:
+            for position, target in enumerate(targets):
                 if frames is None or target in seek_at:
                     container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+                    next_seeks = position + 1 == len(targets) or targets[position + 1] in seek_at
+                    if next_seeks and spacing and target % spacing == 0:
+                        keyframe = _decode_keyframe_alone(container, stream, start, time_base, fps, target)
+                        if keyframe is not None:
+                            current, last_frame, frames = target, keyframe, None
+                            store(target, _upright(keyframe, size))
+                            continue
+                        container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
                     frames = container.decode(stream)
                 for frame in frames:
                     index = current + 1 if frame.pts is None else round((frame.pts - start) * time_base * fps)
@@ -311,6 +319,23 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: 
             if last_frame is None:
                 raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
         return None if last_frame is None else (current, _upright(last_frame, size))
+
+
+def _decode_keyframe_alone(container, stream, start: int, time_base: float, fps: float, target: int):
+    """The frame at ``target`` when the packet just sought to is its keyframe, else None (nothing kept).
+
+    Draining the decoder right after that one packet returns it without decoding the packets after it, which
+    a decoder holding frames back for B-frame reordering would otherwise do (a third of the time on
+    phone-like H.264). The decoder is reset afterwards, so the caller seeks before decoding anything else.
+    """
+    codec = stream.codec_context
+    for packet in container.demux(stream):
+        if packet.pts is None or not packet.is_keyframe or round((packet.pts - start) * time_base * fps) != target:
+            return None
+        frames = codec.decode(packet) or codec.decode(None)
+        codec.flush_buffers()
+        return frames[0] if frames else None
+    return None
 
 
 def _plan_seeks(targets: list[int], spacing: int, overhead: int) -> set[int]:

@@ -126,9 +126,11 @@ def image_tab(app):
 
     from minicpm_demo.settings import Settings
     from minicpm_demo.ui.blocks import ChatTab, TabSpec
+    from minicpm_demo.ui.pacing import QueuePacer
 
     names = [f.name for f in fields(Settings) if f.name not in ("enable_thinking", "max_num_frames", "stack_frames")]
-    tab = ChatTab(app["engine"], TabSpec("image", "tab_image", "input_image", ("image",), "single"), names)
+    tab = ChatTab(app["engine"], TabSpec("image", "tab_image", "input_image", ("image",), "single"), names,
+                  QueuePacer(app["demo"]))
     defaults = Settings.for_modality("image", do_sample=False, max_new_tokens=6)
     values = tuple(getattr(defaults, name) for name in names)
     return tab, values
@@ -223,11 +225,13 @@ def test_every_bad_upload_in_the_corpus_keeps_the_session_working(app, tmp_path,
 
     from minicpm_demo.session import ChatSession
     from minicpm_demo.ui.blocks import ChatTab, TabSpec
+    from minicpm_demo.ui.pacing import QueuePacer
 
     tabs = {}
     for kind, modality in (("image", "image"), ("video", "video")):
         names = ["max_new_tokens", "do_sample"]
-        tabs[kind] = (ChatTab(app["engine"], TabSpec(modality, "t", "i", (kind,), "single"), names), (3, False))
+        tabs[kind] = (ChatTab(app["engine"], TabSpec(modality, "t", "i", (kind,), "single"), names,
+                              QueuePacer(app["demo"])), (3, False))
     sessions = {kind: ChatSession() for kind in tabs}
     for kind, good in (("image", red_image), ("video", short_video)):
         tab, values = tabs[kind]
@@ -279,3 +283,17 @@ def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
         assert last["done"]
     finally:
         demo.close()
+
+
+def test_queue_polls_slowly_only_while_a_reply_is_generated(app, client, red_image):
+    from minicpm_demo.ui.pacing import BUSY_POLL_S
+
+    queue = app["demo"]._queue
+    idle = queue.sleep_when_free
+    assert idle < BUSY_POLL_S
+    job = client.submit("Talk.", [handle_file(str(red_image))], "image", None, {**GREEDY, "max_new_tokens": 40},
+                        api_name="/chat")
+    assert wait_for(lambda: job.outputs(), timeout=60)
+    assert queue.sleep_when_free == BUSY_POLL_S, "Gradio's 1 ms polling would slow generation down"
+    job.result()
+    assert wait_for(lambda: queue.sleep_when_free == idle, timeout=10), "idle requests must start at once again"

@@ -9,11 +9,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_bench(*args: str, timeout: int = 600) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def test_video_sampling_bench_prints_its_ratio_table(tmp_path):
-    done = subprocess.run([sys.executable, "bench/video_sampling.py", "--short-seconds", "2", "--long-minutes", "0",
-                           "--repeats", "1", "--max-num-frames", "4", "--stacks", "3", "--cache-dir", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| 2 s")]
-    assert len(rows) == 4, done.stdout
+    out = run_bench("bench/video_sampling.py", "--short-seconds", "2", "--long-minutes", "0", "--repeats", "1",
+                    "--max-num-frames", "4", "--stacks", "3", "--cache-dir", str(tmp_path))
+    rows = [line for line in out.splitlines() if line.startswith("| 2 s")]
+    assert len(rows) == 6, out  # camera-like, 1 s and 250-frame keyframes: ours + transformers each
     assert all("| ours |" in row or "×" in row for row in rows)
+
+
+def test_app_overhead_bench_compares_the_app_with_raw_generate(tiny_checkpoint, tmp_path):
+    out = run_bench("bench/app_overhead.py", "--model", str(tiny_checkpoint), "--new-tokens", "6", "--repeats", "1",
+                    "--device", "cpu", "--cache-dir", str(tmp_path))
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert "raw generate + streamer" in rows and "app via /chat" in rows, out
+    assert rows["app via /chat"].rstrip(" |").endswith("×")
+
+
+def test_startup_bench_times_page_and_model(tiny_checkpoint, tmp_path):
+    out = run_bench("bench/startup.py", "--model", str(tiny_checkpoint), "--repeats", "1", "--cache-dir", str(tmp_path))
+    row = next(line for line in out.splitlines() if line.startswith(f"| {tiny_checkpoint.name} |"))
+    page, ready = (float(cell) for cell in row.split("|")[2:4])
+    assert 0 < page <= ready, row

@@ -22,6 +22,7 @@ from minicpm_demo.media import detect_kind
 from minicpm_demo.session import stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui.errors import USER_ERRORS, RequestError, user_error
+from minicpm_demo.ui.pacing import QueuePacer
 
 API_NAME = "chat"
 
@@ -78,10 +79,10 @@ def history_for_client(conversation) -> list[dict[str, Any]]:
     return messages
 
 
-def stream_chat(engine, text, files, modality, history, settings):
+def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, settings):
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
     stop_event = threading.Event()
-    replies = stream_reply(engine, conversation, chosen, stop_event)
+    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop_event))
     try:
         for answered in replies:
             turn = answered.turns[-1]
@@ -94,10 +95,10 @@ def stream_chat(engine, text, files, modality, history, settings):
         replies.close()
 
 
-def add_chat_endpoint(engine, *, concurrency_id: str, concurrency_limit: int) -> None:
+def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurrency_limit: int) -> None:
     def chat(text, files, modality, history, settings):
         try:
-            yield from stream_chat(engine, text, files, modality, history, settings)
+            yield from stream_chat(engine, pacer, text, files, modality, history, settings)
         except USER_ERRORS as error:
             raise user_error(error) from None
 

@@ -14,6 +14,7 @@ from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
 from minicpm_demo.ui.errors import USER_ERRORS, user_error
 from minicpm_demo.ui.i18n import t
+from minicpm_demo.ui.pacing import QueuePacer
 from minicpm_demo.ui.render import to_chatbot
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,11 @@ def _refuse_while_answering(session: ChatSession) -> None:
 class ChatTab:
     """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
 
-    def __init__(self, engine, spec: TabSpec, setting_names: list[str]):
+    def __init__(self, engine, spec: TabSpec, setting_names: list[str], pacer: QueuePacer):
         self.engine = engine
         self.spec = spec
         self.setting_names = setting_names
+        self.pacer = pacer
 
     def settings(self, thinking: bool, values: tuple) -> Settings:
         chosen = dict(zip(self.setting_names, values))
@@ -80,7 +82,7 @@ class ChatTab:
             return
         try:
             settings = self.settings(thinking, values)
-            for conversation in stream_reply(self.engine, before, settings, session.stop_event):
+            for conversation in self.pacer.paced(stream_reply(self.engine, before, settings, session.stop_event)):
                 session.conversation = conversation
                 yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
             yield session, to_chatbot(session.conversation), gr.skip()
@@ -140,11 +142,11 @@ def _setting_control(name: str, default: Any, elem_id: str, unsupported: dict[st
     return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)
 
 
-def _build_tab(engine, spec: TabSpec, generation_limit: int):
+def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer):
     defaults = Settings.for_modality(spec.modality)
     names = [f.name for f in fields(Settings) if f.name != "enable_thinking"
              and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
-    tab = ChatTab(engine, spec, names)
+    tab = ChatTab(engine, spec, names, pacer)
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
@@ -200,7 +202,9 @@ def build_demo(engine, *, generation_limit: int = 1, examples: dict[str, tuple[d
         TabSpec("video", "tab_video", "input_video", ("video", ".gif"), "single", examples.get("video", ())),
     ]
     assert [tab.modality for tab in tabs] == list(MODALITIES)
-    with gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600)) as demo:
+    demo = gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600))
+    pacer = QueuePacer(demo)
+    with demo:
         gr.Markdown(t("header"), elem_id="header")
         status = gr.Markdown(_status_markdown(engine), elem_id="model_status")
         timer = gr.Timer(1.0)
@@ -214,6 +218,6 @@ def build_demo(engine, *, generation_limit: int = 1, examples: dict[str, tuple[d
                   show_progress="hidden")
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
-                _build_tab(engine, spec, generation_limit)
-        api.add_chat_endpoint(engine, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit)
+                _build_tab(engine, spec, generation_limit, pacer)
+        api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit)
     return demo

@@ -1,0 +1,205 @@
+"""What the app adds on top of the model: streamed through the launched app vs raw ``generate``, same run.
+
+    python bench/app_overhead.py [--model PATH] [--new-tokens 128] [--repeats 5]
+
+Both sides get the same checkpoint, image and question, greedy decoding and exactly ``--new-tokens`` new
+tokens (the benchmark copy of the checkpoint sets ``min_new_tokens``, so EOS cannot end a run early). The
+raw side is ``processor.apply_chat_template`` + ``model.generate`` + ``TextIteratorStreamer`` in a worker
+process; the app side is ``python app.py`` in another process, driven through ``gradio_client``'s ``/chat``
+as a script would. Runs alternate between the two; medians are shown, ratios are app / raw.
+Goal: ≥ 0.97× the raw tokens/s and ≤ 50 ms added time to first token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait_for_url  # noqa: E402
+
+QUESTION = "Describe this picture in detail."
+
+
+def fixed_length_copy(checkpoint: Path, new_tokens: int, cache: Path) -> Path:
+    """The checkpoint with ``min_new_tokens = max_new_tokens`` in its generation config (weights linked)."""
+    out = cache / f"{checkpoint.name}-fixed{new_tokens}"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for item in checkpoint.iterdir():
+        (out / item.name).symlink_to(item.resolve())
+    generation_path = out / "generation_config.json"
+    generation = json.loads(generation_path.read_text())
+    generation["min_new_tokens"] = new_tokens
+    generation_path.unlink()
+    generation_path.write_text(json.dumps(generation, indent=2))
+    return out
+
+
+def bench_image(cache: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    path = cache / "overhead-1344x1008.png"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image = Image.new("RGB", (1344, 1008), (235, 235, 225))
+        draw = ImageDraw.Draw(image)
+        for index in range(12):
+            draw.rectangle((60 + index * 100, 900 - index * 60, 130 + index * 100, 900), fill=(40, 90 + index * 12, 160))
+        image.save(path)
+    return path
+
+
+# ---- the raw side, in its own process ---------------------------------------------------------------
+def raw_worker(checkpoint: str, image: str, new_tokens: int, repeats: int, device: str) -> None:
+    """Answers "go" lines on stdin with one JSON measurement each (the model stays loaded between runs)."""
+    import threading
+
+    import torch
+    from transformers import TextIteratorStreamer
+
+    from minicpm_demo.loader import ModelSpec, load
+
+    # The app's loader, so both sides run the same weights, dtype, device and kernels.
+    loaded = load(ModelSpec(checkpoint, device=device))
+    model, processor = loaded.model, loaded.processor
+    messages = [{"role": "user", "content": [{"type": "image", "path": image}, {"type": "text", "text": QUESTION}]}]
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        started = time.perf_counter()
+        inputs = processor.apply_chat_template(
+            messages, tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt",
+            enable_thinking=False, processor_kwargs={"downsample_mode": "16x", "max_slice_nums": 36,
+                                                     "use_image_id": True}).to(model.device)
+        streamer = TextIteratorStreamer(processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = dict(**inputs, max_new_tokens=new_tokens, do_sample=False, streamer=streamer,
+                      downsample_mode="16x")
+
+        def generate():
+            with torch.inference_mode():
+                model.generate(**kwargs)
+
+        worker = threading.Thread(target=generate)
+        worker.start()
+        first = None
+        for piece in streamer:
+            if piece and first is None:
+                first = time.perf_counter()
+        worker.join()
+        finished = time.perf_counter()
+        print(json.dumps({"ttft_s": first - started, "tokens_per_s": (new_tokens - 1) / (finished - first),
+                          "total_s": finished - started}), flush=True)
+
+
+# ---- the app side -------------------------------------------------------------------------------------
+def app_run(client, image: str, new_tokens: int) -> dict:
+    from gradio_client import handle_file
+
+    started = time.perf_counter()
+    job = client.submit(QUESTION, [handle_file(image)], "image", None,
+                        {"do_sample": False, "max_new_tokens": new_tokens}, api_name="/chat")
+    first = None
+    last = None
+    for update in job:
+        if first is None and update["answer"]:
+            first = time.perf_counter()
+        last = update
+    finished = time.perf_counter()
+    job.result()  # raises the app's error message, if any
+    generated = last["stats"]["generated_tokens"]
+    return {"ttft_s": first - started, "tokens_per_s": (generated - 1) / (finished - first),
+            "total_s": finished - started, "generated": generated, "app_stats": last["stats"]}
+
+
+def warm_up_app(client, image: str, new_tokens: int, timeout: float = 900) -> None:
+    """One full run once the app's model has loaded (it loads in the background after the page is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            app_run(client, image, new_tokens)
+            return
+        except Exception as error:
+            if "still loading" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="checkpoint directory (default: the tiny one, built if missing)")
+    parser.add_argument("--new-tokens", type=int, default=128, help="tokens generated per run (default 128)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per side; medians are shown (default 5)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE)
+    parser.add_argument("--raw-worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.raw_worker:
+        checkpoint, image, new_tokens, device = args.raw_worker
+        raw_worker(checkpoint, image, int(new_tokens), args.repeats, device)
+        return
+
+    from gradio_client import Client
+
+    cache = args.cache_dir
+    checkpoint = fixed_length_copy(args.model or tiny_checkpoint(cache), args.new_tokens, cache)
+    image = str(bench_image(cache))
+    env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(cache / "gradio")}
+    raw = subprocess.Popen([sys.executable, __file__, "--raw-worker", str(checkpoint), image, str(args.new_tokens),
+                            args.device], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    port = free_port()
+    app = subprocess.Popen([sys.executable, "app.py", "--model", str(checkpoint), "--device", args.device,
+                            "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                           cwd=ROOT)
+    try:
+        assert raw.stdout.readline().strip() == "ready", "the raw worker did not start"
+        url = f"http://127.0.0.1:{port}/"
+        wait_for_url(url, timeout=600)
+        client = Client(url, analytics_enabled=False, verbose=False)
+        warm_up_app(client, image, args.new_tokens)
+        raw.stdin.write("go\n"), raw.stdin.flush(), raw.stdout.readline()
+        runs = {"raw generate + streamer": [], "app via /chat": []}
+        for _ in range(args.repeats):
+            raw.stdin.write("go\n")
+            raw.stdin.flush()
+            runs["raw generate + streamer"].append(json.loads(raw.stdout.readline()))
+            measured = app_run(client, image, args.new_tokens)
+            if measured["generated"] != args.new_tokens:
+                sys.exit(f"the app generated {measured['generated']} tokens, not {args.new_tokens}")
+            runs["app via /chat"].append(measured)
+    finally:
+        raw.kill()
+        app.terminate()
+        app.wait(timeout=30)
+
+    medians = {side: {key: statistics.median(run[key] for run in measured) for key in ("ttft_s", "tokens_per_s",
+                                                                                        "total_s")}
+               for side, measured in runs.items()}
+    base = medians["raw generate + streamer"]
+    rows = []
+    for side, median in medians.items():
+        rows.append([side, f"{median['ttft_s'] * 1000:.0f}", f"{median['tokens_per_s']:.1f}", f"{median['total_s']:.2f}",
+                     f"{(median['ttft_s'] - base['ttft_s']) * 1000:+.0f}",
+                     f"{median['tokens_per_s'] / base['tokens_per_s']:.3f}×"])
+    print(f"\n{checkpoint.name}: 1344×1008 image, {args.new_tokens} new tokens (greedy, EOS ignored), "
+          f"median of {args.repeats}\n")
+    print(markdown_table(["side", "TTFT ms", "tokens/s", "total s", "added TTFT ms", "tokens/s ratio"], rows))
+    inside = runs["app via /chat"]
+    print(f"\nthe app's own stats (inside the server): TTFT "
+          f"{statistics.median(run['app_stats']['ttft_s'] for run in inside) * 1000:.0f} ms, "
+          f"{statistics.median(run['app_stats']['tokens_per_s'] for run in inside):.1f} tokens/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Time from ``python app.py`` to the page being served, and to the model being ready, per checkpoint.
+
+    python bench/startup.py [--model PATH ...] [--repeats 3]
+
+Default checkpoints: the tiny one and, when it has been built (``python -m minicpm_demo.shape_twin
+bench/.cache/shape-twin``), the full-size shape twin. Each start is a fresh process; medians are shown.
+The page should not wait for the model (it loads in the background), so "page served" should be the
+same for every model size: the ratio column compares each with the first checkpoint, and the floor row
+is how long ``import gradio`` alone takes on this machine, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait_for_url  # noqa: E402
+
+READY_LINE = re.compile(r"loaded .* in [\d.]+ s")
+
+
+def start_once(checkpoint: Path, timeout: float) -> dict:
+    port = free_port()
+    env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(CACHE / "gradio")}
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "app.py", "--model", str(checkpoint), "--port", str(port)], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+    ready_at: list[float] = []
+
+    def watch_log():
+        for line in process.stdout:
+            if not ready_at and READY_LINE.search(line):
+                ready_at.append(time.monotonic() - started)
+                ready.set()
+
+    threading.Thread(target=watch_log, daemon=True).start()
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/", timeout)
+        page_s = time.monotonic() - started
+        if not ready.wait(timeout):
+            raise TimeoutError(f"{checkpoint.name}: the model was not ready within {timeout:.0f} s")
+        return {"page_s": page_s, "ready_s": ready_at[0]}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def import_gradio_seconds() -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import gradio"], check=True, env={**os.environ, **OFFLINE_ENV})
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, action="append", help="checkpoint directory (repeatable)")
+    parser.add_argument("--repeats", type=int, default=3, help="starts per checkpoint; medians are shown")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for page / model")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE)
+    args = parser.parse_args()
+
+    checkpoints = args.model or [tiny_checkpoint(args.cache_dir)]
+    twin = args.cache_dir / "shape-twin"
+    if not args.model and (twin / "config.json").exists():
+        checkpoints.append(twin)
+    floor = statistics.median(import_gradio_seconds() for _ in range(args.repeats))
+    rows, first_page = [["`import gradio` alone (floor)", f"{floor:.2f}", "", ""]], None
+    for checkpoint in checkpoints:
+        runs = [start_once(checkpoint, args.timeout) for _ in range(args.repeats)]
+        page = statistics.median(run["page_s"] for run in runs)
+        ready = statistics.median(run["ready_s"] for run in runs)
+        first_page = first_page or page
+        rows.append([checkpoint.name, f"{page:.2f}", f"{ready:.2f}", f"{page / first_page:.2f}×"])
+        print(f"measured {checkpoint.name}", file=sys.stderr, flush=True)
+    print(f"\nprocess start → page served / model ready, median of {args.repeats} fresh starts\n")
+    print(markdown_table(["checkpoint", "page served s", "model ready s", "page time vs first"], rows))
+
+
+if __name__ == "__main__":
+    main()
