@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 # Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.
 _DTYPE_LABELS = {"torch.bfloat16": "BF16", "torch.float16": "FP16", "torch.float32": "FP32"}
 _HF_CACHE_VARIABLES = ("HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "HF_MODULES_CACHE")
+# Optional kernels (import name: pip name) of the linear-attention layers; without them transformers uses
+# its slow PyTorch reference implementations.
+LINEAR_ATTENTION_KERNELS = {"causal_conv1d": "causal-conv1d", "fla": "flash-linear-attention"}
 
 
 class LoaderError(RuntimeError):
@@ -196,17 +200,32 @@ def _torch_dtype(spec: ModelSpec, device: str, quantized: bool):
         raise LoaderError(f"Unknown dtype {spec.dtype!r}: use one of {', '.join(DTYPES)} (--dtype / DTYPE).")
     if spec.dtype != "auto":
         return getattr(torch, spec.dtype)
+    if device == "cpu":
+        return cpu_compute_dtype()
     if quantized:
-        return torch.bfloat16 if device == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return "auto"
+
+
+def cpu_compute_dtype():
+    """BF16 where the CPU computes it natively (AVX512-BF16, AMX); elsewhere FP32, which prefilled ~4× and decoded
+    ~5× faster than emulated BF16 on the shape twin (bench/gptq_vs_bf16.py), for twice the memory."""
+    import torch
+
+    return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else torch.float32
+
+
+def installed_linear_attention_kernels() -> dict[str, bool]:
+    """Whether each optional linear-attention kernel package is installed, by pip name."""
+    return {package: importlib.util.find_spec(module) is not None
+            for module, package in LINEAR_ATTENTION_KERNELS.items()}
 
 
 def _missing_kernels(device: str) -> list[str]:
     """Optional kernel packages whose absence makes the linear-attention layers slow on a GPU."""
     if device != "cuda":
         return []
-    wanted = {"causal_conv1d": "causal-conv1d", "fla": "flash-linear-attention"}
-    return [package for module, package in wanted.items() if importlib.util.find_spec(module) is None]
+    return [package for package, installed in installed_linear_attention_kernels().items() if not installed]
 
 
 def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]) -> LoadedModel:
@@ -232,14 +251,18 @@ def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]
     progress("Loading the processor")
     processor = AutoProcessor.from_pretrained(checkpoint)
     progress(f"Loading the weights on {device}")
+    load = partial(AutoModelForImageTextToText.from_pretrained, checkpoint, config=config,
+                   dtype=_torch_dtype(spec, device, quantized), device_map=device)
+    attention = "flash_attention_2" if device == "cuda" and importlib.util.find_spec("flash_attn") else "sdpa"
     try:
-        model = AutoModelForImageTextToText.from_pretrained(
-            checkpoint,
-            config=config,
-            dtype=_torch_dtype(spec, device, quantized),
-            device_map=device,
-            attn_implementation="sdpa",
-        )
+        try:
+            model = load(attn_implementation=attention)
+        except (ImportError, ValueError) as error:
+            if attention == "sdpa":
+                raise
+            log.warning("flash-attention not usable here (%s); using PyTorch SDPA", error)
+            attention = "sdpa"
+            model = load(attn_implementation=attention)
     except (ImportError, ModuleNotFoundError) as error:
         raise LoaderError(f"Loading {spec.model_id} needs a package that is missing: {error}. "
                           "Install the project's requirements (`pip install -r requirements.txt`).") from error
@@ -247,7 +270,8 @@ def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]
     label = f"GPTQ {_quant_value(quantization, 'bits', 4)}-bit" if quantized else _DTYPE_LABELS.get(str(model.dtype), str(model.dtype))
     loaded = LoadedModel(spec=spec, model=model, processor=processor, device=device, quantization=label,
                          load_seconds=time.perf_counter() - started, missing_kernels=_missing_kernels(device))
-    log.info("loaded %s (%s) on %s in %.1f s", spec.model_id, label, device, loaded.load_seconds)
+    log.info("loaded %s (%s, %s attention) on %s in %.1f s", spec.model_id, label, attention, device,
+             loaded.load_seconds)
     if loaded.missing_kernels:
         log.warning("linear-attention kernels missing (%s): decoding is slower; pip install them on the GPU",
                     ", ".join(loaded.missing_kernels))

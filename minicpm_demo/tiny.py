@@ -112,7 +112,7 @@ _CORPUS = [
 ]
 
 
-def _build_tokenizer(vocab_size: int):
+def build_tokenizer(vocab_size: int = 512):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from tokenizers import AddedToken, Regex
     from transformers import PreTrainedTokenizerFast
@@ -145,6 +145,11 @@ def _build_tokenizer(vocab_size: int):
         padding_side="left",
     )
     return tokenizer
+
+
+def reference_token_ids(tokenizer) -> dict[str, int]:
+    """The tokenizer's id of each ``REFERENCE_ADDED_TOKENS`` string."""
+    return {content: tokenizer.convert_tokens_to_ids(content) for content, _ in REFERENCE_ADDED_TOKENS}
 
 
 def tiny_config_dict(vocab_size: int, token_ids: dict[str, int]) -> dict:
@@ -209,27 +214,46 @@ def tiny_config_dict(vocab_size: int, token_ids: dict[str, int]) -> dict:
     }
 
 
-def _build_processor(tokenizer, scale_resolution: int):
+# The real preprocessor_config.json values, except scale_resolution, which each builder chooses.
+TINY_PROCESSOR_VALUES = {
+    "max_slice_nums": 9,
+    "patch_size": 14,
+    "slice_mode": True,
+    "use_image_id": True,
+    "image_mean": [0.5, 0.5, 0.5],
+    "image_std": [0.5, 0.5, 0.5],
+}
+
+
+def build_processor(tokenizer, processor_values: dict):
+    """The MiniCPM-V 4.6 processor with ``processor_values`` for both its image and video processors."""
     from transformers.models.minicpmv4_6 import (
         MiniCPMV4_6ImageProcessor,
         MiniCPMV4_6Processor,
         MiniCPMV4_6VideoProcessor,
     )
 
-    common = {
-        "scale_resolution": scale_resolution,
-        "max_slice_nums": 9,
-        "patch_size": 14,
-        "slice_mode": True,
-        "use_image_id": True,
-        "image_mean": [0.5, 0.5, 0.5],
-        "image_std": [0.5, 0.5, 0.5],
-    }
     return MiniCPMV4_6Processor(
-        image_processor=MiniCPMV4_6ImageProcessor(**common),
-        video_processor=MiniCPMV4_6VideoProcessor(**common),
+        image_processor=MiniCPMV4_6ImageProcessor(**processor_values),
+        video_processor=MiniCPMV4_6VideoProcessor(**processor_values),
         tokenizer=tokenizer,
         chat_template=CHAT_TEMPLATE,
+    )
+
+
+def generation_config(token_ids: dict[str, int]):
+    """The real generation_config.json, with the ids of this tokenizer."""
+    from transformers import GenerationConfig
+
+    return GenerationConfig(
+        bos_token_id=token_ids["<|im_start|>"],
+        eos_token_id=[token_ids["<|endoftext|>"], token_ids["<|im_end|>"]],
+        pad_token_id=token_ids["<|endoftext|>"],
+        do_sample=True,
+        temperature=0.7,
+        top_k=0,
+        top_p=1.0,
+        repetition_penalty=1.0,
     )
 
 
@@ -274,10 +298,10 @@ def _snap_decoder_weights_to_int4_grid(model, group_size: int, step: float = 2.0
 
 def _write_bf16(out: Path, seed: int, scale_resolution: int, group_size: int) -> None:
     import torch
-    from transformers import GenerationConfig, MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
+    from transformers import MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
 
-    tokenizer = _build_tokenizer(vocab_size=512)
-    token_ids = {content: tokenizer.convert_tokens_to_ids(content) for content, _ in REFERENCE_ADDED_TOKENS}
+    tokenizer = build_tokenizer()
+    token_ids = reference_token_ids(tokenizer)
     config = MiniCPMV4_6Config(**tiny_config_dict(len(tokenizer), token_ids))
 
     torch.manual_seed(seed)
@@ -285,18 +309,9 @@ def _write_bf16(out: Path, seed: int, scale_resolution: int, group_size: int) ->
     _quiet_unprintable_tokens(model, tokenizer)
     _snap_decoder_weights_to_int4_grid(model, group_size)
     model = model.to(torch.bfloat16)
-    model.generation_config = GenerationConfig(
-        bos_token_id=token_ids["<|im_start|>"],
-        eos_token_id=[token_ids["<|endoftext|>"], token_ids["<|im_end|>"]],
-        pad_token_id=token_ids["<|endoftext|>"],
-        do_sample=True,
-        temperature=0.7,
-        top_k=0,
-        top_p=1.0,
-        repetition_penalty=1.0,
-    )
+    model.generation_config = generation_config(token_ids)
     model.save_pretrained(out)
-    _build_processor(tokenizer, scale_resolution).save_pretrained(out)
+    build_processor(tokenizer, {**TINY_PROCESSOR_VALUES, "scale_resolution": scale_resolution}).save_pretrained(out)
 
 
 def _quantize_gptq(src: Path, out: Path, group_size: int) -> None:
@@ -319,10 +334,10 @@ def _quantize_gptq(src: Path, out: Path, group_size: int) -> None:
     for name in os.listdir(src):
         if not (out / name).exists() and not name.endswith(".safetensors"):
             shutil.copy2(src / name, out / name)
-    _complete_quantization_config(out)
+    complete_quantization_config(out)
 
 
-def _complete_quantization_config(out: Path) -> None:
+def complete_quantization_config(out: Path) -> None:
     """Write ``modules_in_block_to_quantize`` into config.json (gptqmodel leaves it out)."""
     from minicpm_demo.loader import quantized_module_groups
 

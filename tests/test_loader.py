@@ -108,3 +108,13 @@ def test_quantized_module_groups_reads_the_checkpoint(tiny_gptq_checkpoint):
     groups = loader.quantized_module_groups(tiny_gptq_checkpoint)
     assert len(groups) == 1
     assert "self_attn.q_proj" in groups[0] and "linear_attn.in_proj_b" not in groups[0]
+
+
+def test_auto_dtype_on_cpu_is_bf16_only_where_the_cpu_computes_it_natively(tiny_checkpoint):
+    from minicpm_demo.loader import ModelSpec, _torch_dtype
+
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    for quantized in (False, True):
+        chosen = _torch_dtype(ModelSpec(str(tiny_checkpoint), device="cpu"), "cpu", quantized)
+        assert chosen == (torch.bfloat16 if native else torch.float32)
+    assert _torch_dtype(ModelSpec(str(tiny_checkpoint), dtype="bfloat16"), "cpu", False) == torch.bfloat16

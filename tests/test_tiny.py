@@ -127,9 +127,10 @@ def test_loader_keeps_the_hub_cache_where_it_was_and_gptq_matches_bf16(tiny_chec
         import os, torch
         from PIL import Image
         from minicpm_demo import loader
-        quantized = loader.load(loader.ModelSpec({str(tiny_gptq_checkpoint)!r}, device="cpu"))
+        # BF16 on both sides, as on a GPU (on CPUs without native BF16, "auto" picks FP32 for speed)
+        quantized = loader.load(loader.ModelSpec({str(tiny_gptq_checkpoint)!r}, device="cpu", dtype="bfloat16"))
         print("HF_HOME", os.environ.get("HF_HOME", "unset"))
-        reference = loader.load(loader.ModelSpec({str(tiny_checkpoint)!r}, device="cpu"))
+        reference = loader.load(loader.ModelSpec({str(tiny_checkpoint)!r}, device="cpu", dtype="bfloat16"))
         print("LABELS", quantized.quantization.replace(" ", "_"), reference.quantization)
         messages = [{{"role": "user", "content": [{{"type": "image", "image": Image.new("RGB", (320, 240), (20, 130, 30))}},
                                                   {{"type": "text", "text": "What is in this image?"}}]}}]

@@ -1,0 +1,215 @@
+"""GPTQ 4-bit vs BF16 MiniCPM-V 4.6 on the device at hand (CUDA if available, else CPU), full-size shape twins.
+
+    python bench/gptq_vs_bf16.py
+
+Builds both shape twins (real dimensions, random weights: ``python -m minicpm_demo.shape_twin [--gptq]``)
+into bench/.cache when missing. Each variant runs in a fresh process: ``loader.load`` (the app's loader and
+its dtype choice), a first short reply, then one ``generate`` of --new-tokens tokens after a --prompt-tokens
+text prompt with ``min_new_tokens = max_new_tokens`` (random weights may pick EOS; it must not end the run).
+Prefill tokens/s comes from the time to the first new token, decode tokens/s from the tokens after it.
+Memory is the process's peak RSS on a CPU and ``torch.cuda.max_memory_allocated`` on a GPU. Prints medians and
+ratios against BF16 measured in this run, and whether the optional linear-attention kernels are installed.
+
+On a CPU two FP32 variants run too (``--variants``): the BF16 checkpoint loaded with ``--dtype float32``, and
+GPTQ with float32 activations; CPUs without AVX-512 BF16 / AMX run BF16 matmuls far slower than FP32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import OFFLINE_ENV, markdown_table  # noqa: E402
+
+# name: (checkpoint, dtype passed to the loader as --dtype would)
+VARIANTS = {
+    "bf16": ("bf16", "auto"),
+    "gptq": ("gptq", "auto"),
+    "fp32": ("bf16", "float32"),
+    "gptq-fp32": ("gptq", "float32"),
+}
+VARIANT_LABELS = {"bf16": "BF16", "gptq": "GPTQ 4-bit", "fp32": "BF16 checkpoint as FP32",
+                  "gptq-fp32": "GPTQ 4-bit, FP32 activations"}
+FIRST_REPLY_PROMPT_TOKENS = 16
+
+
+class TokenClock:
+    """A ``generate`` streamer that only notes when each new token arrives (the first ``put`` is the prompt)."""
+
+    def __init__(self, synchronize=None):
+        self.synchronize = synchronize or (lambda: None)
+        self.prompt_seen = False
+        self.token_times: list[float] = []
+
+    def put(self, value) -> None:
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        self.synchronize()
+        self.token_times.append(time.perf_counter())
+
+    def end(self) -> None:
+        pass
+
+
+def peak_memory_mb(device: str) -> float:
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int) -> dict:
+    """One measurement, in this (fresh) process."""
+    import torch
+
+    from minicpm_demo import loader
+    from minicpm_demo.tiny import REFERENCE_ADDED_TOKENS
+
+    started = time.perf_counter()
+    loaded = loader.load(loader.ModelSpec(checkpoint, device="auto", dtype=dtype))
+    load_s = time.perf_counter() - started
+    device = loaded.device
+    synchronize = torch.cuda.synchronize if device == "cuda" else None
+    load_memory_mb = peak_memory_mb(device)
+
+    # Ordinary vocabulary only: ids past the tokenizer exist in the embedding but not as text.
+    ordinary_ids = len(loaded.processor.tokenizer) - len(REFERENCE_ADDED_TOKENS)
+    prompt = torch.randint(0, ordinary_ids, (1, prompt_tokens), generator=torch.Generator().manual_seed(0))
+
+    def generate(input_ids, count: int, streamer=None) -> None:
+        input_ids = input_ids.to(device)
+        with torch.inference_mode():
+            loaded.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                                  max_new_tokens=count, min_new_tokens=count, do_sample=False, streamer=streamer)
+
+    started = time.perf_counter()
+    generate(prompt[:, :FIRST_REPLY_PROMPT_TOKENS], 2)
+    first_reply_s = time.perf_counter() - started
+
+    clock = TokenClock(synchronize)
+    started = time.perf_counter()
+    generate(prompt, new_tokens, clock)
+    prefill_s = clock.token_times[0] - started
+    decode_s = clock.token_times[-1] - clock.token_times[0]
+    return {
+        "quantization": loaded.quantization,
+        "dtype": str(loaded.model.dtype).removeprefix("torch."),
+        "device": torch.cuda.get_device_name() if device == "cuda" else f"CPU ({os.cpu_count()} cores)",
+        "load_s": load_s,
+        "first_reply_s": first_reply_s,
+        "load_memory_mb": load_memory_mb,
+        "peak_memory_mb": peak_memory_mb(device),
+        "prefill_tok_s": prompt_tokens / prefill_s,
+        "decode_tok_s": (len(clock.token_times) - 1) / decode_s if decode_s > 0 else float("nan"),
+        "new_tokens": len(clock.token_times),
+        "missing_kernels": loaded.missing_kernels,
+    }
+
+
+def measure(variant: str, checkpoint: Path, prompt_tokens: int, new_tokens: int, repeats: int) -> dict:
+    runs = []
+    dtype = VARIANTS[variant][1]
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, __file__, "--worker", str(checkpoint), dtype, str(prompt_tokens),
+                               str(new_tokens)], capture_output=True, text=True, timeout=1800,
+                              env={**os.environ, **OFFLINE_ENV})
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"  {variant}: prefill {runs[-1]['prefill_tok_s']:.1f} tok/s, decode {runs[-1]['decode_tok_s']:.2f} tok/s",
+              file=sys.stderr, flush=True)
+    numeric = ("load_s", "first_reply_s", "load_memory_mb", "peak_memory_mb", "prefill_tok_s", "decode_tok_s")
+    return {**runs[0], **{key: statistics.median(run[key] for run in runs) for key in numeric}}
+
+
+def ensure_twin(path: Path, gptq: bool) -> Path:
+    from minicpm_demo import shape_twin
+
+    if not (path / "config.json").exists():
+        print(f"building the {'GPTQ' if gptq else 'BF16'} shape twin into {path} (once, ~1 min) …",
+              file=sys.stderr, flush=True)
+        shape_twin.build(path, gptq=gptq)
+    return path
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}×" if base else "–"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bf16-model", type=Path, help="BF16 checkpoint (default: the shape twin in --cache-dir)")
+    parser.add_argument("--gptq-model", type=Path, help="GPTQ checkpoint (default: the GPTQ shape twin)")
+    parser.add_argument("--variants", help="comma-separated, from " + ", ".join(VARIANTS)
+                        + " (default: bf16,gptq on CUDA; all four on CPU)")
+    parser.add_argument("--prompt-tokens", type=int, default=128, help="prompt length (default 128)")
+    parser.add_argument("--new-tokens", type=int, default=8, help="tokens generated, EOS ignored (default 8)")
+    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per variant; medians (default 3)")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE, help="where the shape twins are kept")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+    if args.worker:
+        checkpoint, dtype, prompt_tokens, new_tokens = args.worker
+        print(json.dumps(run_variant(checkpoint, dtype, int(prompt_tokens), int(new_tokens))))
+        return
+
+    import torch
+
+    from minicpm_demo import loader
+
+    on_cuda = torch.cuda.is_available()
+    variants = (args.variants or ("bf16,gptq" if on_cuda else ",".join(VARIANTS))).split(",")
+    checkpoints = {
+        "bf16": args.bf16_model or ensure_twin(args.cache_dir / "shape-twin", gptq=False),
+        "gptq": args.gptq_model or ensure_twin(args.cache_dir / "shape-twin-gptq", gptq=True),
+    }
+    results = {}
+    for variant in variants:
+        print(f"measuring {variant} …", file=sys.stderr, flush=True)
+        results[variant] = measure(variant, checkpoints[VARIANTS[variant][0]], args.prompt_tokens, args.new_tokens,
+                                   args.repeats)
+    base = results.get("bf16", {})
+    memory_kind = "max_memory_allocated" if on_cuda else "peak RSS"
+    rows = []
+    for variant, result in results.items():
+        if "error" in result:
+            rows.append([VARIANT_LABELS[variant], f"failed: {result['error'][:80]}"] + [""] * 9)
+            continue
+        rows.append([
+            VARIANT_LABELS[variant], result["dtype"], f"{result['load_s']:.1f}", f"{result['first_reply_s']:.1f}",
+            f"{result['peak_memory_mb'] / 1024:.2f}", f"{result['prefill_tok_s']:.1f}", f"{result['decode_tok_s']:.2f}",
+            *(ratio(result[key], base[key]) if "load_s" in base else "–"
+              for key in ("load_s", "peak_memory_mb", "prefill_tok_s", "decode_tok_s")),
+        ])
+    device = next((r["device"] for r in results.values() if "device" in r), "?")
+    installed = loader.installed_linear_attention_kernels()
+    kernels = ", ".join(f"{package} {'installed' if present else 'not installed'}"
+                        for package, present in installed.items())
+    print(f"\nMiniCPM-V 4.6 shape twins on {device}, torch {torch.__version__}; prompt {args.prompt_tokens} tokens, "
+          f"{args.new_tokens} new tokens (EOS ignored), median of {args.repeats} fresh process(es); "
+          f"ratios vs BF16, measured in this run\n")
+    print(markdown_table(["variant", "compute dtype", "load s", "first reply s", f"{memory_kind} GiB",
+                          "prefill tok/s", "decode tok/s", "load ×", "memory ×", "prefill ×", "decode ×"], rows))
+    print(f"\nlinear-attention kernels: {kernels}"
+          + ("" if all(installed.values()) else
+             " — the linear-attention layers ran transformers' slower PyTorch reference code"))
+
+
+if __name__ == "__main__":
+    main()
