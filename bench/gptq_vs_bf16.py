@@ -3,15 +3,15 @@
     python bench/gptq_vs_bf16.py
 
 Builds both shape twins (real dimensions, random weights: ``python -m minicpm_demo.shape_twin [--gptq]``)
-into bench/.cache when missing. Each variant runs in a fresh process: ``loader.load`` (the app's loader and
-its dtype choice), a first short reply, then one ``generate`` of --new-tokens tokens after a --prompt-tokens
+into bench/.cache when missing. Each variant runs in a fresh process: ``loader.load`` (the app's loader), a first short reply, then one ``generate`` of --new-tokens tokens after a --prompt-tokens
 text prompt with ``min_new_tokens = max_new_tokens`` (random weights may pick EOS; it must not end the run).
 Prefill tokens/s comes from the time to the first new token, decode tokens/s from the tokens after it.
 Memory is the process's peak RSS on a CPU and ``torch.cuda.max_memory_allocated`` on a GPU. Prints medians and
 ratios against BF16 measured in this run, and whether the optional linear-attention kernels are installed.
 
 On a CPU two FP32 variants run too (``--variants``): the BF16 checkpoint loaded with ``--dtype float32``, and
-GPTQ with float32 activations; CPUs without AVX-512 BF16 / AMX run BF16 matmuls far slower than FP32.
+GPTQ with float32 activations — what the app's ``--dtype auto`` picks on CPUs without AVX-512 BF16 / AMX,
+which run BF16 matmuls far slower than FP32.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from common import OFFLINE_ENV, markdown_table  # noqa: E402
 
 # name: (checkpoint, dtype passed to the loader as --dtype would)
 VARIANTS = {
-    "bf16": ("bf16", "auto"),
-    "gptq": ("gptq", "auto"),
+    "bf16": ("bf16", "bfloat16"),
+    "gptq": ("gptq", "bfloat16"),
     "fp32": ("bf16", "float32"),
     "gptq-fp32": ("gptq", "float32"),
 }

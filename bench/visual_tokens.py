@@ -15,7 +15,7 @@ The shape twin (real dimensions, random weights: ``python -m minicpm_demo.shape_
 bench/.cache/shape-twin when missing. Settings whose inputs come out identical to an earlier row's (e.g.
 max_slice_nums 36 for an image that needs fewer slices) reuse that row's timing instead of running again.
 On a CPU the model runs in float32 by default: on CPUs without AVX-512 BF16 / AMX, BF16 matmuls are
-several times slower (see bench/gptq_vs_bf16.py); ``--dtype auto`` measures the checkpoint's own BF16.
+several times slower (see bench/gptq_vs_bf16.py); ``--dtype bfloat16`` measures the checkpoint's own BF16.
 """
 
 from __future__ import annotations

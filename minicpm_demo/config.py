@@ -37,7 +37,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--model", "MODEL_ID", DEFAULT_MODEL_ID, "Hub id or local directory of a MiniCPM-V 4.6 checkpoint"),
     Option("--revision", "MODEL_REVISION", None, "Hub revision (branch, tag or commit) of --model"),
     Option("--device", "DEVICE", "auto", "auto (CUDA if available, else CPU), cuda or cpu", choices=DEVICES),
-    Option("--dtype", "DTYPE", "auto", "Weights dtype: auto (checkpoint's), bfloat16, float16, float32",
+    Option("--dtype", "DTYPE", "auto", "Compute dtype: auto (GPU: the checkpoint's; CPU: float32 unless it has native BF16), "
+           "bfloat16, float16, float32",
            choices=DTYPES),
     Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "
            "http://gpu-box:8000/v1"),
