@@ -29,6 +29,22 @@ def tiny_checkpoint(cache: Path) -> Path:
     return out
 
 
+def shape_twin_checkpoint(cache: Path, gptq: bool = False) -> Path:
+    """The full-size shape twin (BF16, or GPTQ 4-bit), built into ``cache`` the first time (~1 min)."""
+    from minicpm_demo import shape_twin
+
+    out = cache / ("shape-twin-gptq" if gptq else "shape-twin")
+    if not (out / "config.json").exists():
+        print(f"building the {'GPTQ' if gptq else 'BF16'} shape twin into {out} (once, ~1 min) …",
+              file=sys.stderr, flush=True)
+        shape_twin.build(out, gptq=gptq)
+    return out
+
+
+def ratio(value: float, base: float | None) -> str:
+    return f"{value / base:.2f}×" if base else "–"
+
+
 def url_answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:

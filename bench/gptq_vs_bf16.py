@@ -31,7 +31,7 @@ CACHE = ROOT / "bench" / ".cache"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import OFFLINE_ENV, markdown_table  # noqa: E402
+from common import OFFLINE_ENV, markdown_table, ratio, shape_twin_checkpoint  # noqa: E402
 
 # name: (checkpoint, dtype passed to the loader as --dtype would)
 VARIANTS = {
@@ -136,20 +136,6 @@ def measure(variant: str, checkpoint: Path, prompt_tokens: int, new_tokens: int,
     return {**runs[0], **{key: statistics.median(run[key] for run in runs) for key in numeric}}
 
 
-def ensure_twin(path: Path, gptq: bool) -> Path:
-    from minicpm_demo import shape_twin
-
-    if not (path / "config.json").exists():
-        print(f"building the {'GPTQ' if gptq else 'BF16'} shape twin into {path} (once, ~1 min) …",
-              file=sys.stderr, flush=True)
-        shape_twin.build(path, gptq=gptq)
-    return path
-
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}×" if base else "–"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bf16-model", type=Path, help="BF16 checkpoint (default: the shape twin in --cache-dir)")
@@ -176,8 +162,8 @@ def main() -> None:
     on_cuda = torch.cuda.is_available()
     variants = (args.variants or ("bf16,gptq" if on_cuda else ",".join(VARIANTS))).split(",")
     checkpoints = {
-        "bf16": args.bf16_model or ensure_twin(args.cache_dir / "shape-twin", gptq=False),
-        "gptq": args.gptq_model or ensure_twin(args.cache_dir / "shape-twin-gptq", gptq=True),
+        "bf16": args.bf16_model or shape_twin_checkpoint(args.cache_dir),
+        "gptq": args.gptq_model or shape_twin_checkpoint(args.cache_dir, gptq=True),
     }
     results = {}
     for variant in variants:

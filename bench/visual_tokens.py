@@ -35,7 +35,7 @@ CACHE = ROOT / "bench" / ".cache"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import OFFLINE_ENV, markdown_table  # noqa: E402
+from common import OFFLINE_ENV, markdown_table, ratio, shape_twin_checkpoint  # noqa: E402
 
 IMAGE_BASELINE = "16x:9"
 DEFAULT_IMAGE_CASES = "16x:1,16x:9,16x:36,4x:1,4x:9,4x:36"
@@ -87,15 +87,6 @@ def make_image(path: Path, size: tuple[int, int]) -> Path:
         width, height = size
         blocks = np.random.default_rng(0).integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
         Image.fromarray(np.repeat(np.repeat(blocks, 16, axis=0), 16, axis=1)[:height, :width]).save(path)
-    return path
-
-
-def ensure_shape_twin(path: Path) -> Path:
-    from minicpm_demo import shape_twin
-
-    if not (path / "config.json").exists():
-        print(f"building the shape twin into {path} (once, ~1 min) …", file=sys.stderr, flush=True)
-        shape_twin.build(path)
     return path
 
 
@@ -205,10 +196,6 @@ def plot_tradeoff(results: dict[Case, dict], path: Path) -> None:
     plt.close(figure)
 
 
-def ratio(value: float, base: float | None) -> str:
-    return f"{value / base:.2f}×" if base else "–"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="checkpoint to measure (default: the shape twin in --cache-dir)")
@@ -235,7 +222,7 @@ def main() -> None:
     from minicpm_demo.engine import LocalEngine
 
     cases = parse_cases(args.image_cases, args.video_cases)
-    model = args.model or ensure_shape_twin(args.cache_dir / "shape-twin")
+    model = args.model or shape_twin_checkpoint(args.cache_dir)
     width, height = (int(side) for side in args.image_size.split("x"))
     media = {"image": make_image(args.cache_dir / f"image-{width}x{height}.png", (width, height))}
     if any(case.kind == "video" for case in cases):

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -292,22 +293,27 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: 
         stream.thread_type = "SLICE"
         time_base = float(stream.time_base)
         start = stream.start_time or 0
+        frame_index = partial(_frame_index, start=start, time_base=time_base, fps=fps)
+
+        def seek_before(target: int) -> None:  # to the keyframe at or before the target
+            container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+
         frames, current, last_frame = None, -1, None
         try:
             for position, target in enumerate(targets):
                 if frames is None or target in seek_at:
-                    container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+                    seek_before(target)
                     next_seeks = position + 1 == len(targets) or targets[position + 1] in seek_at
                     if next_seeks and spacing and target % spacing == 0:
-                        keyframe = _decode_keyframe_alone(container, stream, start, time_base, fps, target)
+                        keyframe = _decode_keyframe_alone(container, stream, frame_index, target)
                         if keyframe is not None:
                             current, last_frame, frames = target, keyframe, None
                             store(target, _upright(keyframe, size))
                             continue
-                        container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+                        seek_before(target)
                     frames = container.decode(stream)
                 for frame in frames:
-                    index = current + 1 if frame.pts is None else round((frame.pts - start) * time_base * fps)
+                    index = current + 1 if frame.pts is None else frame_index(frame.pts)
                     current, last_frame = index, frame
                     if index >= target:
                         # the frame shown at the target time (the next one when timestamps are irregular)
@@ -321,7 +327,12 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: 
         return None if last_frame is None else (current, _upright(last_frame, size))
 
 
-def _decode_keyframe_alone(container, stream, start: int, time_base: float, fps: float, target: int):
+def _frame_index(pts: int, start: int, time_base: float, fps: float) -> int:
+    """The index of the frame shown at ``pts`` (in stream time-base units, from the stream's start)."""
+    return round((pts - start) * time_base * fps)
+
+
+def _decode_keyframe_alone(container, stream, frame_index: Callable[[int], int], target: int):
     """The frame at ``target`` when the packet just sought to is its keyframe, else None (nothing kept).
 
     Draining the decoder right after that one packet returns it without decoding the packets after it, which
@@ -330,7 +341,7 @@ def _decode_keyframe_alone(container, stream, start: int, time_base: float, fps:
     """
     codec = stream.codec_context
     for packet in container.demux(stream):
-        if packet.pts is None or not packet.is_keyframe or round((packet.pts - start) * time_base * fps) != target:
+        if packet.pts is None or not packet.is_keyframe or frame_index(packet.pts) != target:
             return None
         frames = codec.decode(packet) or codec.decode(None)
         codec.flush_buffers()

@@ -19,13 +19,12 @@ import argparse
 import copy
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from minicpm_demo.tiny import (
+    build_in_scratch,
     build_processor,
     build_tokenizer,
     complete_quantization_config,
@@ -175,23 +174,15 @@ def write_checkpoint(model, processor, out: Path, *, gptq: bool = False, group_s
 
 def build(out_dir: str | os.PathLike, *, gptq: bool = False, seed: int = 0, group_size: int = 128) -> Path:
     """Build the shape twin into ``out_dir`` (replaced if it exists) and return its path."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".shape-twin-", dir=out.parent))
-    try:
+    def write(scratch: Path) -> Path:
         tokenizer = build_tokenizer()
         token_ids = reference_token_ids(tokenizer)
         model = random_model(twin_config_dict(token_ids), seed)
         model.generation_config = generation_config(token_ids)
         processor = build_processor(tokenizer, reference_processor_values())
-        written = write_checkpoint(model, processor, tmp / "twin", gptq=gptq, group_size=group_size, seed=seed)
-        del model
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.move(str(written), str(out))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+        return write_checkpoint(model, processor, scratch / "twin", gptq=gptq, group_size=group_size, seed=seed)
+
+    return build_in_scratch(out_dir, write)
 
 
 def main(argv: list[str] | None = None) -> int:

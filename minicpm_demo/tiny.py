@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -352,20 +353,30 @@ def complete_quantization_config(out: Path) -> None:
 def build(out_dir: str | os.PathLike, *, gptq: bool = False, seed: int = 0, scale_resolution: int = 224,
           group_size: int = 32) -> Path:
     """Build the tiny checkpoint into ``out_dir`` (replaced if it exists) and return its path."""
-    out = Path(out_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent if out.parent.exists() else None))
-    try:
-        bf16 = tmp / "bf16"
+    def write(scratch: Path) -> Path:
+        bf16 = scratch / "bf16"
         _write_bf16(bf16, seed, scale_resolution, group_size)
-        result = bf16
-        if gptq:
-            result = tmp / "gptq"
-            _quantize_gptq(bf16, result, group_size)
+        if not gptq:
+            return bf16
+        _quantize_gptq(bf16, scratch / "gptq", group_size)
+        return scratch / "gptq"
+
+    return build_in_scratch(out_dir, write)
+
+
+def build_in_scratch(out_dir: str | os.PathLike, write: Callable[[Path], Path]) -> Path:
+    """Run ``write(scratch)`` in a scratch folder beside ``out_dir``, then put the folder it returns in
+    ``out_dir``'s place, so an interrupted build never leaves a half-written checkpoint there."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        written = write(scratch)
         if out.exists():
             shutil.rmtree(out)
-        shutil.move(str(result), str(out))
+        shutil.move(str(written), str(out))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return out
 
 

@@ -33,19 +33,17 @@ class LocalEngine:
     def start_loading(self) -> None:
         """Load the model in the background so the page can be served meanwhile."""
         with self._lock:
-            if self._load_thread is None and gpu.ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
-                # ZeroGPU moves CUDA tensors created at startup into its GPU workers: place the model before
-                # the app starts serving, as its documentation's examples do.
-                self._load_thread = threading.current_thread()
-                self._load()
             if self._load_thread is None:
                 self._load_thread = threading.Thread(target=self._load, name="model-loader", daemon=True)
                 self._load_thread.start()
+                if gpu.ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
+                    # ZeroGPU moves CUDA tensors created at startup into its GPU workers: place the model
+                    # before the app serves requests, as its documentation's examples do.
+                    self._load_thread.join()
 
     def wait_until_loaded(self, timeout: float | None = None) -> EngineStatus:
         self.start_loading()
-        if self._load_thread is not threading.current_thread():
-            self._load_thread.join(timeout)
+        self._load_thread.join(timeout)
         return self.status()
 
     def _load(self) -> None:
