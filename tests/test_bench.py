@@ -27,8 +27,10 @@ def test_app_overhead_bench_compares_the_app_with_raw_generate(tiny_checkpoint, 
     out = run_bench("bench/app_overhead.py", "--model", str(tiny_checkpoint), "--new-tokens", "6", "--repeats", "1",
                     "--device", "cpu", "--cache-dir", str(tmp_path))
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    assert "raw generate + streamer" in rows and "app via /chat" in rows, out
-    assert rows["app via /chat"].rstrip(" |").endswith("×")
+    sides = ["app via the page's protocol (SSE)", "app via gradio_client /chat"]
+    assert "raw generate + streamer" in rows and all(side in rows for side in sides), out
+    assert all(rows[side].rstrip(" |").endswith("×") for side in sides)
+    assert all(f"- {side}: engine TTFT" in out and "transport" in out for side in sides), out
 
 
 def test_startup_bench_times_page_and_model(tiny_checkpoint, tmp_path):
@@ -36,3 +38,4 @@ def test_startup_bench_times_page_and_model(tiny_checkpoint, tmp_path):
     row = next(line for line in out.splitlines() if line.startswith(f"| {tiny_checkpoint.name} |"))
     page, ready = (float(cell) for cell in row.split("|")[2:4])
     assert 0 < page <= ready, row
+    assert "| `import gradio` alone |" in out and "without stub rewriting (as the app does)" in out, out
