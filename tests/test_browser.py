@@ -87,3 +87,38 @@ def test_without_weights_the_page_shows_why(browser, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_thinking_regenerate_undo_and_clear(browser, app):
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="en-US")
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    chatbot, question = page.locator("#chatbot_image"), "Say something about colours."
+    # Greedy decoding: whether the random tiny model happens to open a <think> block must not vary between runs.
+    page.locator("#advanced_image").get_by_text("Advanced settings").click()
+    page.locator("#setting_do_sample_image input[type=checkbox]").uncheck()
+
+    page.locator("#input_image textarea").fill(question)
+    page.locator("#send_image").click()
+    expect(chatbot.locator(".bot").last).to_contain_text("tokens/s", timeout=120_000)
+    expect(chatbot).not_to_contain_text("Reasoning")
+
+    # Regenerate answers the same question again, with the settings on the page now: thinking shows its reasoning.
+    page.locator("#thinking_image input[type=checkbox]").check()
+    page.locator("#regenerate_image").click()
+    expect(chatbot).to_contain_text("Reasoning", timeout=120_000)
+    expect(chatbot.locator(".bot").last).to_contain_text("tokens/s", timeout=180_000)
+    expect(chatbot.locator(".user")).to_have_count(1)
+
+    # Undo takes the question back into the input box; Clear empties the conversation.
+    page.locator("#undo_image").click()
+    expect(chatbot.locator(".bot")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#input_image textarea")).to_have_value(question)
+    page.locator("#thinking_image input[type=checkbox]").uncheck()
+    page.locator("#send_image").click()
+    expect(chatbot.locator(".bot").last).to_contain_text("tokens/s", timeout=120_000)
+    page.locator("#clear_image").click()
+    expect(chatbot.locator(".user")).to_have_count(0, timeout=30_000)
+    expect(chatbot.locator(".bot")).to_have_count(0)
+    expect(page.locator("#input_image textarea")).to_have_value("")
+    page.close()
