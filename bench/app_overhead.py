@@ -6,9 +6,10 @@ Both sides get the same checkpoint, image and question, greedy decoding and exac
 tokens (the benchmark copy of the checkpoint sets ``min_new_tokens``, so EOS cannot end a run early). The
 raw side is ``processor.apply_chat_template`` + ``model.generate`` + ``TextIteratorStreamer`` in a worker
 process; the app side is ``python app.py`` in another process, driven two ways: through ``gradio_client``'s
-``/chat`` as a script would, and through the page's own protocol (file upload, then ``queue/join`` and the
-server-sent event stream, timed from the join as the page sends it when Send is pressed; the page uploads a
-file when it is picked). Runs alternate; medians are shown, ratios are app / raw.
+``/chat`` as a script would, and through the protocol the page's JavaScript client speaks (file upload, then
+``queue/join`` and the server-sent event stream, read as events arrive; timed from the join, which the page
+sends when Send is pressed, as it uploads a file when it is picked). Runs rotate, each side first in turn,
+with a pause between; medians are shown, ratios are app / raw.
 Goal: ≥ 0.97× the raw tokens/s and ≤ 50 ms added time to first token.
 """
 
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait_for_url  # noqa: E402
 
 QUESTION = "Describe this picture in detail."
+PAUSE_S = 0.5
 
 
 def fixed_length_copy(checkpoint: Path, new_tokens: int, cache: Path) -> Path:
@@ -222,16 +224,22 @@ def main() -> None:
         page = PageProtocol(url)
         page.run(image, args.new_tokens)
         raw.stdin.write("go\n"), raw.stdin.flush(), raw.stdout.readline()
-        sides = {"app via the page's protocol (SSE)": lambda: page.run(image, args.new_tokens),
-                 "app via gradio_client /chat": lambda: app_run(client, image, args.new_tokens)}
+        sides = {"app /chat via the browser's protocol (SSE)": lambda: page.run(image, args.new_tokens),
+                 "app /chat via gradio_client": lambda: app_run(client, image, args.new_tokens)}
         runs = {"raw generate + streamer": [], **{side: [] for side in sides}}
-        for _ in range(args.repeats):
+        def run_raw() -> dict:
             raw.stdin.write("go\n")
             raw.stdin.flush()
-            runs["raw generate + streamer"].append(json.loads(raw.stdout.readline()))
-            for side, run in sides.items():
+            return json.loads(raw.stdout.readline())
+
+        order = [("raw generate + streamer", run_raw), *sides.items()]
+        for repeat in range(args.repeats):
+            # Each side goes first in turn, after a pause: a process that just finished generating keeps its
+            # threads spinning for a moment, which would slow whichever side always came next.
+            for side, run in order[repeat % len(order):] + order[:repeat % len(order)]:
+                time.sleep(PAUSE_S)
                 measured = run()
-                if measured["generated"] != args.new_tokens:
+                if side != "raw generate + streamer" and measured["generated"] != args.new_tokens:
                     sys.exit(f"the app generated {measured['generated']} tokens, not {args.new_tokens}")
                 runs[side].append(measured)
     finally:

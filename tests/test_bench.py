@@ -27,7 +27,7 @@ def test_app_overhead_bench_compares_the_app_with_raw_generate(tiny_checkpoint, 
     out = run_bench("bench/app_overhead.py", "--model", str(tiny_checkpoint), "--new-tokens", "6", "--repeats", "1",
                     "--device", "cpu", "--cache-dir", str(tmp_path))
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    sides = ["app via the page's protocol (SSE)", "app via gradio_client /chat"]
+    sides = ["app /chat via the browser's protocol (SSE)", "app /chat via gradio_client"]
     assert "raw generate + streamer" in rows and all(side in rows for side in sides), out
     assert all(rows[side].rstrip(" |").endswith("×") for side in sides)
     assert all(f"- {side}: engine TTFT" in out and "transport" in out for side in sides), out
