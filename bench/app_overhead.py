@@ -34,6 +34,7 @@ from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait
 
 QUESTION = "Describe this picture in detail."
 PAUSE_S = 0.5
+RAW = "raw generate + streamer"
 
 
 def fixed_length_copy(checkpoint: Path, new_tokens: int, cache: Path) -> Path:
@@ -122,9 +123,14 @@ def app_run(client, image: str, new_tokens: int) -> dict:
         last = update
     finished = time.perf_counter()
     job.result()  # raises the app's error message, if any
-    generated = last["stats"]["generated_tokens"]
+    return app_measurement(started, first, finished, last["stats"])
+
+
+def app_measurement(started: float, first: float, finished: float, stats: dict) -> dict:
+    """One app-side run as the client saw it, with the app's own stats for the same reply."""
+    generated = stats["generated_tokens"]
     return {"ttft_s": first - started, "tokens_per_s": (generated - 1) / (finished - first),
-            "total_s": finished - started, "generated": generated, "app_stats": last["stats"]}
+            "total_s": finished - started, "generated": generated, "app_stats": stats}
 
 
 class PageProtocol:
@@ -170,10 +176,7 @@ class PageProtocol:
                         raise RuntimeError(message["output"].get("error") or "the app failed")
                     reply = message["output"]["data"][0]
                     break
-        finished = time.perf_counter()
-        generated = reply["stats"]["generated_tokens"]
-        return {"ttft_s": first - started, "tokens_per_s": (generated - 1) / (finished - first),
-                "total_s": finished - started, "generated": generated, "app_stats": reply["stats"]}
+        return app_measurement(started, first, time.perf_counter(), reply["stats"])
 
 
 def warm_up_app(client, image: str, new_tokens: int, timeout: float = 900) -> None:
@@ -226,20 +229,21 @@ def main() -> None:
         raw.stdin.write("go\n"), raw.stdin.flush(), raw.stdout.readline()
         sides = {"app /chat via the browser's protocol (SSE)": lambda: page.run(image, args.new_tokens),
                  "app /chat via gradio_client": lambda: app_run(client, image, args.new_tokens)}
-        runs = {"raw generate + streamer": [], **{side: [] for side in sides}}
+        runs = {RAW: [], **{side: [] for side in sides}}
+
         def run_raw() -> dict:
             raw.stdin.write("go\n")
             raw.stdin.flush()
             return json.loads(raw.stdout.readline())
 
-        order = [("raw generate + streamer", run_raw), *sides.items()]
+        order = [(RAW, run_raw), *sides.items()]
         for repeat in range(args.repeats):
             # Each side goes first in turn, after a pause: a process that just finished generating keeps its
             # threads spinning for a moment, which would slow whichever side always came next.
             for side, run in order[repeat % len(order):] + order[:repeat % len(order)]:
                 time.sleep(PAUSE_S)
                 measured = run()
-                if side != "raw generate + streamer" and measured["generated"] != args.new_tokens:
+                if side != RAW and measured["generated"] != args.new_tokens:
                     sys.exit(f"the app generated {measured['generated']} tokens, not {args.new_tokens}")
                 runs[side].append(measured)
     finally:
@@ -250,7 +254,7 @@ def main() -> None:
     medians = {side: {key: statistics.median(run[key] for run in measured) for key in ("ttft_s", "tokens_per_s",
                                                                                         "total_s")}
                for side, measured in runs.items()}
-    base = medians["raw generate + streamer"]
+    base = medians[RAW]
     rows = []
     for side, median in medians.items():
         rows.append([side, f"{median['ttft_s'] * 1000:.0f}", f"{median['tokens_per_s']:.1f}", f"{median['total_s']:.2f}",
