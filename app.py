@@ -22,15 +22,16 @@ EXAMPLES = {
 
 def create_app(config: AppConfig):
     """The page and its engine. A local model is not loaded yet: ``main`` starts that once the page is served."""
-    from minicpm_demo.ui import build_demo
+    from minicpm_demo.ui import build_demo, server_app_built_at_launch
 
     if config.backend == "openai":
         engine = RemoteEngine(config.remote_spec, config.media_limits)
         engine.start_loading()  # one short GET: which server it is decides which settings the page offers
     else:
         engine = LocalEngine(config.model_spec, config.media_limits)
-    demo = build_demo(engine, generation_limit=config.concurrency, examples=EXAMPLES)
-    demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
+    with server_app_built_at_launch():  # launch() builds the web server; Gradio would also build it 3 times here
+        demo = build_demo(engine, generation_limit=config.concurrency, examples=EXAMPLES)
+        demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo, engine
 
 
@@ -59,8 +60,11 @@ def main(argv: list[str] | None = None) -> None:
     # Say whether the page is protected, and for whom — never the passwords.
     log.info("auth: %s", f"on for {len(users)} user(s): {', '.join(users)}" if users else "off (anyone who can reach it)")
     demo, engine = create_app(config)
+    from minicpm_demo.ui import finish_deferred_imports
+
     demo.launch(**options, prevent_thread_lock=True)
-    # Loading after the page is up keeps the import of torch and transformers from competing with it.
+    # Loading after the page is up keeps the imports of torch, transformers and pandas from competing with it.
+    finish_deferred_imports()
     engine.start_loading()
     demo.block_thread()
 

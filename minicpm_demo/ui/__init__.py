@@ -2,8 +2,10 @@
 
 from minicpm_demo.ui import gradio_import
 
-gradio_import.install()  # before the first `import gradio`: halves the app's start-up time
+gradio_import.install()  # before the first `import gradio`: most of the app's start-up time
 
 from minicpm_demo.ui.blocks import build_demo  # noqa: E402
+from minicpm_demo.ui.gradio_import import finish_deferred_imports  # noqa: E402
+from minicpm_demo.ui.server_app import server_app_built_at_launch  # noqa: E402
 
-__all__ = ["build_demo"]
+__all__ = ["build_demo", "finish_deferred_imports", "server_app_built_at_launch"]
