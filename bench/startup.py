@@ -8,7 +8,9 @@ The page should not wait for the model (it loads in the background), so "page se
 same for every model size: the ratio column compares each with the first checkpoint. The floor rows are how
 long it takes to start Python and ``import gradio`` on this machine, as is and the way the app imports it
 (without Gradio's type-stub rewriting and with pandas deferred: ``minicpm_demo/ui/gradio_import.py``; this
-also imports the app's UI modules), measured in the same run.
+also imports the app's UI modules), measured in the same run. A one-textbox Gradio app with Gradio's defaults
+is started the same way, for comparison. Once the model is ready, each process's CPU use while nobody uses
+it is measured (Gradio's queue polls for work every 1 ms by default; the app paces it, minicpm_demo/ui/pacing.py).
 """
 
 from __future__ import annotations
@@ -32,12 +34,20 @@ from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait
 READY_LINE = re.compile(r"loaded .* in [\d.]+ s")
 
 
-def start_once(checkpoint: Path, timeout: float) -> dict:
-    port = free_port()
+PLAIN_GRADIO_APP = """
+import sys, gradio as gr
+with gr.Blocks() as demo:
+    name, greeting = gr.Textbox(), gr.Textbox()
+    name.submit(lambda text: "Hello " + text, name, greeting)
+demo.launch(server_port=int(sys.argv[1]))
+"""
+
+
+def start_once(command: list[str], port: int, timeout: float, idle_seconds: float, has_model: bool = True) -> dict:
+    """One fresh start: seconds to page served and to model ready, then the idle process's CPU use."""
     env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(CACHE / "gradio")}
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "app.py", "--model", str(checkpoint), "--port", str(port)], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ready = threading.Event()
     ready_at: list[float] = []
 
@@ -51,12 +61,25 @@ def start_once(checkpoint: Path, timeout: float) -> dict:
     try:
         wait_for_url(f"http://127.0.0.1:{port}/", timeout)
         page_s = time.monotonic() - started
-        if not ready.wait(timeout):
-            raise TimeoutError(f"{checkpoint.name}: the model was not ready within {timeout:.0f} s")
-        return {"page_s": page_s, "ready_s": ready_at[0]}
+        if has_model and not ready.wait(timeout):
+            raise TimeoutError(f"{command[-1]}: the model was not ready within {timeout:.0f} s")
+        time.sleep(1)
+        return {"page_s": page_s, "ready_s": ready_at[0] if has_model else None,
+                "idle_cpu": idle_cpu_percent(process.pid, idle_seconds)}
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def idle_cpu_percent(pid: int, seconds: float) -> float:
+    """Percent of one core the process (all its threads) used over ``seconds`` (Linux /proc)."""
+    def cpu_seconds() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = cpu_seconds()
+    time.sleep(seconds)
+    return (cpu_seconds() - before) / seconds * 100
 
 
 def import_gradio_seconds(as_the_app_does: bool) -> float:
@@ -73,6 +96,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, action="append", help="checkpoint directory (repeatable)")
     parser.add_argument("--repeats", type=int, default=3, help="starts per checkpoint; medians are shown")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for page / model")
+    parser.add_argument("--idle-seconds", type=float, default=5, help="how long idle CPU use is measured (default 5)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE)
     args = parser.parse_args()
 
@@ -81,19 +105,32 @@ def main() -> None:
     if not args.model and (twin / "config.json").exists():
         checkpoints.append(twin)
     rows, first_page = [], None
-    for label, as_the_app_does in (("`import gradio` alone", False),
-                                   ("`import gradio` as the app does it", True)):
+    for label, as_the_app_does in (("`import gradio` alone", False), ("`import gradio` as the app does it", True)):
         floor = statistics.median(import_gradio_seconds(as_the_app_does) for _ in range(args.repeats))
-        rows.append([label, f"{floor:.2f}", "", ""])
+        rows.append([label, f"{floor:.2f}", "", "", ""])
+    plain = []
+    for _ in range(args.repeats):
+        port = free_port()
+        plain.append(start_once([sys.executable, "-c", PLAIN_GRADIO_APP, str(port)], port, args.timeout,
+                                args.idle_seconds, has_model=False))
+    rows.append(["a one-textbox Gradio app, Gradio's defaults", f"{statistics.median(r['page_s'] for r in plain):.2f}",
+                 "", "", f"{statistics.median(r['idle_cpu'] for r in plain):.1f}"])
     for checkpoint in checkpoints:
-        runs = [start_once(checkpoint, args.timeout) for _ in range(args.repeats)]
+        runs = []
+        for _ in range(args.repeats):
+            port = free_port()
+            command = [sys.executable, "app.py", "--model", str(checkpoint), "--port", str(port)]
+            runs.append(start_once(command, port, args.timeout, args.idle_seconds))
         page = statistics.median(run["page_s"] for run in runs)
         ready = statistics.median(run["ready_s"] for run in runs)
         first_page = first_page or page
-        rows.append([checkpoint.name, f"{page:.2f}", f"{ready:.2f}", f"{page / first_page:.2f}×"])
+        rows.append([checkpoint.name, f"{page:.2f}", f"{ready:.2f}", f"{page / first_page:.2f}×",
+                     f"{statistics.median(run['idle_cpu'] for run in runs):.1f}"])
         print(f"measured {checkpoint.name}", file=sys.stderr, flush=True)
-    print(f"\nprocess start → page served / model ready, median of {args.repeats} fresh starts\n")
-    print(markdown_table(["checkpoint", "page served s", "model ready s", "page time vs first"], rows))
+    print(f"\nprocess start → page served / model ready, then the idle app's CPU use over {args.idle_seconds:g} s; "
+          f"median of {args.repeats} fresh starts\n")
+    print(markdown_table(["checkpoint", "page served s", "model ready s", "page time vs first",
+                          "idle CPU, % of a core"], rows))
 
 
 if __name__ == "__main__":

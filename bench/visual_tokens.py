@@ -3,10 +3,11 @@
     python bench/visual_tokens.py [--video-cases 16x:32:1,16x:64:1,16x:32:3,16x:64:3]
 
 One 1344×1008 image at downsample_mode 16x and 4x with max_slice_nums 1, 9 and 36, and a 30 s 1280×720
-clip at max_num_frames 32 and 64 (stack_frames 1 by default: ~7 min on a 2-core CPU; the stack_frames 3 rows
-above add ~8 min there), each through the app's own path:
+clip at max_num_frames 32 and 64 with stack_frames 1 and 3, each through the app's own path:
 ``LocalEngine.prepare_inputs`` with a ``Settings`` value, then ``engine.gpu.generate_pieces`` with
 max_new_tokens=1 (prefill = vision encoder + merger + language-model prefill up to the first token).
+On a CPU the stack_frames 3 rows are counted but not timed by default (their prefill alone takes ~6 min on
+2 cores; the default run takes ~7): list them in --video-cases to time them. On a GPU every row is timed.
 Prints medians and ratios against the baselines (image: 16x with max_slice_nums 9, the processor's default;
 video: 16x, 32 frames, stack 1), all measured in this run, and plots visual tokens against prefill time
 (--plot, default docs/perf-16x-vs-4x.png).
@@ -40,6 +41,7 @@ from common import OFFLINE_ENV, markdown_table, ratio, shape_twin_checkpoint  # 
 IMAGE_BASELINE = "16x:9"
 DEFAULT_IMAGE_CASES = "16x:1,16x:9,16x:36,4x:1,4x:9,4x:36"
 DEFAULT_VIDEO_CASES = "16x:32:1,16x:64:1"
+STACKED_VIDEO_CASES = "16x:32:3,16x:64:3"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,13 @@ def parse_cases(image_cases: str, video_cases: str) -> list[Case]:
         mode, frames, stack = spec.split(":")
         cases.append(Case("video", mode, max_num_frames=int(frames), stack_frames=int(stack)))
     return cases
+
+
+def video_case_defaults(on_gpu: bool) -> tuple[str, str]:
+    """(timed, counted only) video cases when --video-cases is not given."""
+    if on_gpu:
+        return f"{DEFAULT_VIDEO_CASES},{STACKED_VIDEO_CASES}", ""
+    return DEFAULT_VIDEO_CASES, STACKED_VIDEO_CASES
 
 
 def make_image(path: Path, size: tuple[int, int]) -> Path:
@@ -125,14 +134,15 @@ def measure(engine, case: Case, media: Path, repeats: int, inputs=None, prepare_
         prepare_runs.append(prepare_s)
         prefill_runs.append(prefill_seconds(engine, inputs, case.settings()))
         last, inputs = inputs, None
+    return {**token_counts(engine, last), "prepare_s": statistics.median(prepare_runs),
+            "prefill_s": statistics.median(prefill_runs)}
+
+
+def token_counts(engine, inputs) -> dict:
     config = engine.ready_model().model.config
-    input_ids = last["input_ids"]
-    return {
-        "visual_tokens": int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum()),
-        "prompt_tokens": int(input_ids.shape[1]),
-        "prepare_s": statistics.median(prepare_runs),
-        "prefill_s": statistics.median(prefill_runs),
-    }
+    input_ids = inputs["input_ids"]
+    return {"visual_tokens": int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum()),
+            "prompt_tokens": int(input_ids.shape[1])}
 
 
 def inputs_fingerprint(inputs, case: Case) -> str:
@@ -166,7 +176,7 @@ def plot_tradeoff(results: dict[Case, dict], path: Path) -> None:
         for kind, line in (("image", "-"), ("video", "--")):
             points: dict[tuple[int, float], list[Case]] = {}
             for case, result in results.items():
-                if case.downsample_mode == mode and case.kind == kind:
+                if case.downsample_mode == mode and case.kind == kind and result["prefill_s"] is not None:
                     points.setdefault((result["visual_tokens"], result["prefill_s"]), []).append(case)
             if not points:
                 continue
@@ -178,7 +188,7 @@ def plot_tradeoff(results: dict[Case, dict], path: Path) -> None:
                               fontsize=7)
     for case, result in results.items():
         partner = results.get(replace(case, downsample_mode="4x")) if case.downsample_mode == "16x" else None
-        if partner:  # the same input at 4x
+        if partner and None not in (partner["prefill_s"], result["prefill_s"]):  # the same input at 4x
             axes.annotate("", xy=(partner["visual_tokens"], partner["prefill_s"]),
                           xytext=(result["visual_tokens"], result["prefill_s"]),
                           arrowprops={"arrowstyle": "->", "color": "grey", "linestyle": ":"})
@@ -202,8 +212,10 @@ def main() -> None:
     parser.add_argument("--dtype", help="model dtype (default: float32 on CPU, the checkpoint's on CUDA)")
     parser.add_argument("--image-cases", default=DEFAULT_IMAGE_CASES,
                         help=f"downsample:max_slice_nums list (default {DEFAULT_IMAGE_CASES})")
-    parser.add_argument("--video-cases", default=DEFAULT_VIDEO_CASES,
-                        help=f"downsample:max_num_frames:stack_frames list (default {DEFAULT_VIDEO_CASES})")
+    parser.add_argument("--video-cases", help="downsample:max_num_frames:stack_frames list to time (default: "
+                        f"{DEFAULT_VIDEO_CASES} on a CPU, with {STACKED_VIDEO_CASES} on a GPU)")
+    parser.add_argument("--count-only-video-cases", help="video cases whose tokens are counted but not timed "
+                        f"(default: {STACKED_VIDEO_CASES} on a CPU unless --video-cases is given, none on a GPU)")
     parser.add_argument("--image-size", default="1344x1008", help="WIDTHxHEIGHT of the image (default 1344x1008)")
     parser.add_argument("--video-seconds", type=int, default=30, help="length of the clip (default 30)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per image row; medians are shown (default 1)")
@@ -221,7 +233,13 @@ def main() -> None:
     from minicpm_demo import loader
     from minicpm_demo.engine import LocalEngine
 
-    cases = parse_cases(args.image_cases, args.video_cases)
+    timed_video, counted_video = video_case_defaults(torch.cuda.is_available())
+    if args.video_cases is not None:
+        timed_video, counted_video = args.video_cases, ""
+    if args.count_only_video_cases is not None:
+        counted_video = args.count_only_video_cases
+    cases = parse_cases(args.image_cases, timed_video)
+    count_only = [case for case in parse_cases("", counted_video) if case not in cases]
     model = args.model or shape_twin_checkpoint(args.cache_dir)
     width, height = (int(side) for side in args.image_size.split("x"))
     media = {"image": make_image(args.cache_dir / f"image-{width}x{height}.png", (width, height))}
@@ -239,18 +257,21 @@ def main() -> None:
 
     results: dict[Case, dict] = {}
     first_with_inputs: dict[str, Case] = {}
-    for case in cases:
+    for case in cases + count_only:
         inputs, prepare_s = prepare(engine, case, media[case.kind])
         fingerprint = inputs_fingerprint(inputs, case)
         if fingerprint in first_with_inputs:
             same = first_with_inputs[fingerprint]
             results[case] = {**results[same], "prepare_s": prepare_s, "same_as": same.label}
+        elif case in count_only:
+            results[case] = {**token_counts(engine, inputs), "prepare_s": prepare_s, "prefill_s": None}
         else:
             first_with_inputs[fingerprint] = case
             repeats = args.repeats if case.kind == "image" else args.video_repeats
             results[case] = measure(engine, case, media[case.kind], repeats, inputs, prepare_s)
+        timed = results[case]["prefill_s"]
         print(f"  {case.kind} {case.label}: {results[case]['visual_tokens']} visual tokens, "
-              f"{results[case]['prefill_s']:.1f} s", file=sys.stderr, flush=True)
+              + (f"{timed:.1f} s" if timed is not None else "not timed"), file=sys.stderr, flush=True)
 
     baselines = {
         "image": next((c for c in results if c.kind == "image" and f"{c.downsample_mode}:{c.max_slice_nums}"
@@ -261,11 +282,15 @@ def main() -> None:
     rows = []
     for case, result in results.items():
         base = results[baselines[case.kind]]
-        timing = f"{result['prefill_s']:.2f}" + (f" (same inputs as {result['same_as']})" if "same_as" in result
-                                                 else "")
-        rows.append([media_label[case.kind], case.label, result["visual_tokens"], result["prompt_tokens"], f"{result['prepare_s']:.2f}",
-                     timing, ratio(result["visual_tokens"], base["visual_tokens"]),
-                     ratio(result["prefill_s"], base["prefill_s"])])
+        if result["prefill_s"] is None:
+            timing, prefill_ratio = "not timed (add it to --video-cases)", "–"
+        else:
+            timing = f"{result['prefill_s']:.2f}" + (f" (same inputs as {result['same_as']})" if "same_as" in result
+                                                     else "")
+            prefill_ratio = ratio(result["prefill_s"], base["prefill_s"])
+        rows.append([media_label[case.kind], case.label, result["visual_tokens"], result["prompt_tokens"],
+                     f"{result['prepare_s']:.2f}", timing, ratio(result["visual_tokens"], base["visual_tokens"]),
+                     prefill_ratio])
     device = torch.cuda.get_device_name() if loaded.device == "cuda" else f"CPU ({os.cpu_count()} cores)"
     print(f"\n{Path(model).name} ({loaded.quantization}) on {device}, torch {torch.__version__}, "
           f"image rows: median of {args.repeats}, video rows: median of {args.video_repeats}; ratios vs "

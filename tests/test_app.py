@@ -286,11 +286,12 @@ def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
 
 
 def test_queue_polls_slowly_only_while_a_reply_is_generated(app, client, red_image):
-    from minicpm_demo.ui.pacing import BUSY_POLL_S
+    from minicpm_demo.ui.pacing import BUSY_POLL_S, IDLE_POLL_S, PROGRESS_POLL_S
 
     queue = app["demo"]._queue
     idle = queue.sleep_when_free
-    assert idle < BUSY_POLL_S
+    # Gradio's own 1 ms / 10 ms polling kept an idle app at ~10 % of a core
+    assert idle == IDLE_POLL_S < BUSY_POLL_S and queue.progress_update_sleep_when_free == PROGRESS_POLL_S
     job = client.submit("Talk.", [handle_file(str(red_image))], "image", None, {**GREEDY, "max_new_tokens": 40},
                         api_name="/chat")
     assert wait_for(lambda: job.outputs(), timeout=60)

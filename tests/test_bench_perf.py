@@ -110,14 +110,18 @@ def _run_bench(*args: str) -> subprocess.CompletedProcess:
 def test_visual_tokens_bench_prints_its_table_and_plot(tiny_checkpoint, tmp_path):
     plot = tmp_path / "tradeoff.png"
     done = _run_bench("bench/visual_tokens.py", "--model", str(tiny_checkpoint), "--image-cases", "16x:1,16x:9,4x:9",
-                      "--video-cases", "16x:4:1,16x:8:1", "--video-seconds", "2", "--cache-dir", str(tmp_path),
-                      "--plot", str(plot))
+                      "--video-cases", "16x:4:1,16x:8:1", "--count-only-video-cases", "16x:4:3", "--video-seconds", "2",
+                      "--cache-dir", str(tmp_path), "--plot", str(plot))
     image_rows = [line for line in done.stdout.splitlines() if line.startswith("| image")]
     video_rows = [line for line in done.stdout.splitlines() if line.startswith("| video")]
-    assert len(image_rows) == 3 and len(video_rows) == 2, done.stdout
+    assert len(image_rows) == 3 and len(video_rows) == 3, done.stdout
     assert "| 16x, max_slice_nums 9 |" in image_rows[1] and image_rows[1].endswith("| 1.00× | 1.00× |")
     # a 2 s clip gives the same two frames whether 4 or 8 may be taken: the second row reuses the first's timing
     assert "same inputs as 16x, 4 frames, stack 1" in video_rows[1]
+    # counted, not timed: stacking 3 frames per second gives more visual tokens than 1
+    assert "| 16x, 4 frames, stack 3 |" in video_rows[2] and "not timed" in video_rows[2]
+    counts = [int(row.split("|")[3]) for row in video_rows]
+    assert counts[2] > counts[0]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -194,7 +194,9 @@ def _status_markdown(engine) -> str:
     return f"⏳ **Loading** {status.message}"
 
 
-def build_demo(engine, *, generation_limit: int = 1, examples: dict[str, tuple[dict, ...]] | None = None) -> gr.Blocks:
+def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
+               examples: dict[str, tuple[dict, ...]] | None = None) -> gr.Blocks:
+    """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting."""
     examples = examples or {}
     tabs = [
         TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
@@ -220,4 +222,6 @@ def build_demo(engine, *, generation_limit: int = 1, examples: dict[str, tuple[d
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
                 _build_tab(engine, spec, generation_limit, pacer)
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit)
+    demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)
+    pacer.settle()
     return demo
