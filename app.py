@@ -30,7 +30,8 @@ def create_app(config: AppConfig):
     else:
         engine = LocalEngine(config.model_spec, config.media_limits)
     with server_app_built_at_launch():  # launch() builds the web server; Gradio would also build it 3 times here
-        demo = build_demo(engine, generation_limit=config.concurrency, queue_size=config.queue_size, examples=EXAMPLES)
+        demo = build_demo(engine, generation_limit=config.concurrency, queue_size=config.queue_size,
+                          update_interval_s=config.update_ms / 1000, examples=EXAMPLES)
     return demo, engine
 
 

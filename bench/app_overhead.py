@@ -1,6 +1,6 @@
 """What the app adds on top of the model: streamed through the launched app vs raw ``generate``, same run.
 
-    python bench/app_overhead.py [--model PATH] [--new-tokens 128] [--repeats 9]
+    python bench/app_overhead.py [--model PATH] [--new-tokens 128] [--repeats 9] [--update-ms 200,100,300]
 
 Both sides get the same checkpoint, image and question, greedy decoding and exactly ``--new-tokens`` new
 tokens (the benchmark copy of the checkpoint sets ``min_new_tokens``, so EOS cannot end a run early). The
@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,6 +200,9 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=128, help="tokens generated per run (default 128)")
     parser.add_argument("--repeats", type=int, default=9, help="runs per side; medians are shown (default 9)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--update-ms", default="",
+                        help="the app's --update-ms (default: the app's own); a comma list also starts one more app "
+                             "per further value, driven through the browser's protocol, e.g. 200,100,300")
     parser.add_argument("--cache-dir", type=Path, default=CACHE)
     parser.add_argument("--raw-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -215,21 +219,30 @@ def main() -> None:
     env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(cache / "gradio")}
     raw = subprocess.Popen([sys.executable, __file__, "--raw-worker", str(checkpoint), image, str(args.new_tokens),
                             args.device], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    port = free_port()
-    app = subprocess.Popen([sys.executable, "app.py", "--model", str(checkpoint), "--device", args.device,
-                            "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                           cwd=ROOT)
+    update_ms = [value.strip() for value in args.update_ms.split(",") if value.strip()] or [None]
+    apps = {}
+    for value in update_ms:
+        port = free_port()
+        command = [sys.executable, "app.py", "--model", str(checkpoint), "--device", args.device, "--port", str(port)]
+        apps[value] = (f"http://127.0.0.1:{port}/", subprocess.Popen(
+            command + (["--update-ms", value] if value else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, cwd=ROOT))
     try:
         assert raw.stdout.readline().strip() == "ready", "the raw worker did not start"
-        url = f"http://127.0.0.1:{port}/"
-        wait_for_url(url, timeout=600)
-        client = Client(url, analytics_enabled=False, verbose=False)
-        warm_up_app(client, image, args.new_tokens)
-        page = PageProtocol(url)
-        page.run(image, args.new_tokens)
+        sides = {}
+        for value, (url, _) in apps.items():
+            wait_for_url(url, timeout=600)
+            client = Client(url, analytics_enabled=False, verbose=False)
+            warm_up_app(client, image, args.new_tokens)
+            page = PageProtocol(url)
+            page.run(image, args.new_tokens)
+            if value == update_ms[0]:
+                sides["app /chat via the browser's protocol (SSE)"] = partial(page.run, image, args.new_tokens)
+                sides["app /chat via gradio_client"] = partial(app_run, client, image, args.new_tokens)
+            else:
+                sides[f"app /chat via the browser's protocol (SSE), updates every {value} ms"] = partial(
+                    page.run, image, args.new_tokens)
         raw.stdin.write("go\n"), raw.stdin.flush(), raw.stdout.readline()
-        sides = {"app /chat via the browser's protocol (SSE)": lambda: page.run(image, args.new_tokens),
-                 "app /chat via gradio_client": lambda: app_run(client, image, args.new_tokens)}
         runs = {RAW: [], **{side: [] for side in sides}}
 
         def run_raw() -> dict:
@@ -249,8 +262,9 @@ def main() -> None:
                 runs[side].append(measured)
     finally:
         raw.kill()
-        app.terminate()
-        app.wait(timeout=30)
+        for _, app in apps.values():
+            app.terminate()
+            app.wait(timeout=30)
 
     medians = {side: {key: statistics.median(run[key] for run in measured) for key in ("ttft_s", "tokens_per_s",
                                                                                         "total_s")}
@@ -264,7 +278,8 @@ def main() -> None:
                                          for app, raw in zip(runs[side], runs[RAW]))
         rows.append([side, f"{median['ttft_s'] * 1000:.0f}", f"{median['tokens_per_s']:.1f}", f"{median['total_s']:.2f}",
                      f"{paired_ttft * 1000:+.0f}", f"{paired_ratio:.3f}×"])
-    print(f"\n{checkpoint.name}: 1344×1008 image, {args.new_tokens} new tokens (greedy, EOS ignored), "
+    updates = f"updates every {update_ms[0]} ms" if update_ms[0] else "the app's default update interval"
+    print(f"\n{checkpoint.name}: 1344×1008 image, {args.new_tokens} new tokens (greedy, EOS ignored), {updates}, "
           f"median of {args.repeats}; the last two columns are medians of per-repeat differences and ratios "
           "against the raw run of the same repeat\n")
     print(markdown_table(["side", "TTFT ms", "tokens/s", "total s", "added TTFT ms", "tokens/s ratio"], rows))

@@ -60,6 +60,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
            type=int),
     Option("--queue-size", "QUEUE_SIZE", 64, "Most requests waiting in the queue; more are refused", type=int),
+    Option("--update-ms", "UPDATE_MS", 200, "How often a streaming reply is sent to the page, ms: lower looks "
+           "smoother and costs decode speed (~10 %% at 100 ms on a 2-core CPU)", type=int),
     Option("--max-image-mb", "MAX_IMAGE_MB", MediaLimits.max_image_bytes // MB, "Largest image upload, MB",
            type=int),
     Option("--max-video-mb", "MAX_VIDEO_MB", MediaLimits.max_video_bytes // MB, "Largest video upload, MB",
@@ -89,6 +91,7 @@ class AppConfig:
     root_path: str | None
     concurrency: int
     queue_size: int
+    update_ms: int
     max_image_mb: int
     max_video_mb: int
     max_video_seconds: int
@@ -174,4 +177,6 @@ def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None =
         values[_dest(option)] = option.default if value is None else value
     if values["backend"] == "openai" and not values["api_base"]:
         parser.error("--backend openai needs --api-base (env API_BASE), e.g. http://127.0.0.1:8000/v1")
+    if values["update_ms"] < 0:
+        parser.error(f"--update-ms (env UPDATE_MS) is {values['update_ms']}: use 0 (every token) or more")
     return AppConfig(**values)

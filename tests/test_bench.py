@@ -25,9 +25,11 @@ def test_video_sampling_bench_prints_its_ratio_table(tmp_path):
 
 def test_app_overhead_bench_compares_the_app_with_raw_generate(tiny_checkpoint, tmp_path):
     out = run_bench("bench/app_overhead.py", "--model", str(tiny_checkpoint), "--new-tokens", "6", "--repeats", "1",
-                    "--device", "cpu", "--cache-dir", str(tmp_path))
+                    "--device", "cpu", "--update-ms", "200,0", "--cache-dir", str(tmp_path))
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    sides = ["app /chat via the browser's protocol (SSE)", "app /chat via gradio_client"]
+    sides = ["app /chat via the browser's protocol (SSE)", "app /chat via gradio_client",
+             "app /chat via the browser's protocol (SSE), updates every 0 ms"]
+    assert "updates every 200 ms" in out
     assert "raw generate + streamer" in rows and all(side in rows for side in sides), out
     assert all(rows[side].rstrip(" |").endswith("×") for side in sides)
     assert all(f"- {side}: engine TTFT" in out and "transport" in out for side in sides), out

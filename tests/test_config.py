@@ -35,6 +35,9 @@ def test_bad_env_values_are_refused(capsys):
     with pytest.raises(SystemExit):
         parse_config([], environ={"PORT": "eighty"})
     assert "PORT='eighty'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_config([], environ={"UPDATE_MS": "-1"})
+    assert "--update-ms (env UPDATE_MS) is -1" in capsys.readouterr().err
 
 
 def test_every_option_is_in_the_readme_table():

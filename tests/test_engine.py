@@ -207,3 +207,19 @@ def test_gptq_checkpoint_streams_through_the_same_engine(tiny_gptq_checkpoint, r
     messages = Conversation().ask("?", (Attachment(str(red_image), "image"),)).to_messages()
     deltas, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=10))
     assert answer and stats.generated_tokens == 10
+
+
+def test_update_interval_batches_the_streamed_reply(engine, red_image):
+    from minicpm_demo.session import stream_reply
+
+    settings = greedy("image", max_new_tokens=24)
+    conversation = Conversation().ask("Describe the picture.", (Attachment(str(red_image), "image"),))
+
+    def updates(interval_s: float) -> list[Conversation]:
+        return list(stream_reply(engine, conversation, settings, threading.Event(), interval_s))
+
+    every_piece, batched = updates(0.0), updates(60.0)
+    # 0: one update per decoded piece; 60 s: the first text at once, then only the finished reply
+    assert len(every_piece) > len(batched) == 2
+    assert batched[0].turns[-1].reply and batched[0].turns[-1].stats is None
+    assert batched[-1].turns[-1].reply == every_piece[-1].turns[-1].reply and batched[-1].turns[-1].stats

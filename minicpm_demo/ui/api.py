@@ -19,7 +19,7 @@ from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import Attachment, conversation_from_messages
 from minicpm_demo.media import detect_kind
-from minicpm_demo.session import stream_reply
+from minicpm_demo.session import UPDATE_INTERVAL_S, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui.errors import USER_ERRORS, RequestError, user_error
 from minicpm_demo.ui.pacing import QueuePacer
@@ -79,10 +79,11 @@ def history_for_client(conversation) -> list[dict[str, Any]]:
     return messages
 
 
-def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, settings):
+def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, settings,
+                update_interval_s: float = UPDATE_INTERVAL_S):
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
     stop_event = threading.Event()
-    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop_event))
+    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop_event, update_interval_s))
     try:
         for answered in replies:
             turn = answered.turns[-1]
@@ -95,10 +96,11 @@ def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, setti
         replies.close()
 
 
-def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurrency_limit: int) -> None:
+def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurrency_limit: int,
+                      update_interval_s: float = UPDATE_INTERVAL_S) -> None:
     def chat(text, files, modality, history, settings):
         try:
-            yield from stream_chat(engine, pacer, text, files, modality, history, settings)
+            yield from stream_chat(engine, pacer, text, files, modality, history, settings, update_interval_s)
         except USER_ERRORS as error:
             raise user_error(error) from None
 

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from minicpm_demo.chat import Attachment, Turn
-from minicpm_demo.session import ChatSession, stream_reply
+from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
 from minicpm_demo.ui.errors import USER_ERRORS, user_error
@@ -46,11 +46,13 @@ def _refuse_while_answering(session: ChatSession) -> None:
 class ChatTab:
     """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
 
-    def __init__(self, engine, spec: TabSpec, setting_names: list[str], pacer: QueuePacer):
+    def __init__(self, engine, spec: TabSpec, setting_names: list[str], pacer: QueuePacer,
+                 update_interval_s: float = UPDATE_INTERVAL_S):
         self.engine = engine
         self.spec = spec
         self.setting_names = setting_names
         self.pacer = pacer
+        self.update_interval_s = update_interval_s
 
     def settings(self, thinking: bool, values: tuple) -> Settings:
         chosen = dict(zip(self.setting_names, values))
@@ -82,7 +84,8 @@ class ChatTab:
             return
         try:
             settings = self.settings(thinking, values)
-            for conversation in self.pacer.paced(stream_reply(self.engine, before, settings, session.stop_event)):
+            replies = stream_reply(self.engine, before, settings, session.stop_event, self.update_interval_s)
+            for conversation in self.pacer.paced(replies):
                 session.conversation = conversation
                 yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
             yield session, to_chatbot(session.conversation), gr.skip()
@@ -142,11 +145,11 @@ def _setting_control(name: str, default: Any, elem_id: str, unsupported: dict[st
     return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)
 
 
-def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer):
+def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, update_interval_s: float):
     defaults = Settings.for_modality(spec.modality)
     names = [f.name for f in fields(Settings) if f.name != "enable_thinking"
              and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
-    tab = ChatTab(engine, spec, names, pacer)
+    tab = ChatTab(engine, spec, names, pacer, update_interval_s)
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
@@ -195,8 +198,10 @@ def _status_markdown(engine) -> str:
 
 
 def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
+               update_interval_s: float = UPDATE_INTERVAL_S,
                examples: dict[str, tuple[dict, ...]] | None = None) -> gr.Blocks:
-    """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting."""
+    """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting; a
+    streaming reply is sent at most every ``update_interval_s``."""
     examples = examples or {}
     tabs = [
         TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
@@ -220,8 +225,9 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
                   show_progress="hidden")
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
-                _build_tab(engine, spec, generation_limit, pacer)
-        api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit)
+                _build_tab(engine, spec, generation_limit, pacer, update_interval_s)
+        api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
+                              update_interval_s=update_interval_s)
     demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)
     pacer.settle()
     return demo
