@@ -16,6 +16,7 @@ from minicpm_demo.engine.remote import RemoteSpec
 from minicpm_demo.engine.servers import SERVER_CHOICES
 from minicpm_demo.loader import DEFAULT_MODEL_ID, DEVICES, DTYPES, ModelSpec
 from minicpm_demo.media import MB, MediaLimits
+from minicpm_demo.session import UPDATE_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
            type=int),
     Option("--queue-size", "QUEUE_SIZE", 64, "Most requests waiting in the queue; more are refused", type=int),
-    Option("--update-ms", "UPDATE_MS", 200, "How often a streaming reply is sent to the page, ms: lower looks "
+    Option("--update-ms", "UPDATE_MS", round(UPDATE_INTERVAL_S * 1000), "How often a streaming reply is sent to the page, ms: lower looks "
            "smoother and costs decode speed (~10 %% at 100 ms on a 2-core CPU)", type=int),
     Option("--max-image-mb", "MAX_IMAGE_MB", MediaLimits.max_image_bytes // MB, "Largest image upload, MB",
            type=int),
