@@ -61,8 +61,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
            type=int),
     Option("--queue-size", "QUEUE_SIZE", 64, "Most requests waiting in the queue; more are refused", type=int),
-    Option("--update-ms", "UPDATE_MS", round(UPDATE_INTERVAL_S * 1000), "How often a streaming reply is sent to the page, ms: lower looks "
-           "smoother and costs decode speed (~10 %% at 100 ms on a 2-core CPU)", type=int),
+    Option("--update-ms", "UPDATE_MS", round(UPDATE_INTERVAL_S * 1000), "How often a streaming reply is sent to "
+           "the page, ms: lower looks smoother and costs decode speed (~10 %% at 100 ms on a 2-core CPU)", type=int),
     Option("--max-image-mb", "MAX_IMAGE_MB", MediaLimits.max_image_bytes // MB, "Largest image upload, MB",
            type=int),
     Option("--max-video-mb", "MAX_VIDEO_MB", MediaLimits.max_video_bytes // MB, "Largest video upload, MB",

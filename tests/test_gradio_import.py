@@ -27,6 +27,13 @@ def import_component(tmp_path: Path, prelude: str) -> subprocess.CompletedProces
                           timeout=300)
 
 
+def printed_by(code: str) -> list[str]:
+    """The words ``python -c code`` prints, run from the repository root; it must succeed."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
 def test_plain_gradio_rewrites_stubs_for_each_component_class(tmp_path):
     # The cost the app avoids: Gradio writes (or re-parses) a .pyi stub for every component class it defines.
     done = import_component(tmp_path, "")
@@ -45,13 +52,7 @@ def test_install_after_gradio_was_imported_changes_nothing():
     code = ("import gradio, gradio.component_meta as meta, sys; from minicpm_demo.ui import gradio_import; "
             "gradio_import.install(); print(meta.create_or_modify_pyi.__name__, "
             "any(type(f).__name__ == '_StubRewriteSkipper' for f in sys.meta_path))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["create_or_modify_pyi", "False"]
-
-
-def run_python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert printed_by(code) == ["create_or_modify_pyi", "False"]
 
 
 PANDAS_STATE = ("import sys; state = lambda: (type(sys.modules['pandas']).__name__, 'pandas.core.frame' in sys.modules); ")
@@ -61,9 +62,7 @@ def test_pandas_is_not_imported_while_the_page_is_built():
     code = PANDAS_STATE + (
         "import app; from minicpm_demo.config import parse_config; "
         "app.create_app(parse_config(['--model', 'no-such-checkpoint'], environ={})); print(*state())")
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["DeferredModule", "False"]
+    assert printed_by(code) == ["DeferredModule", "False"]
 
 
 def test_deferred_pandas_works_however_it_is_reached():
@@ -73,18 +72,14 @@ def test_deferred_pandas_works_however_it_is_reached():
         "print(*state(), pandas is sys.modules['pandas'], types is pandas.api.types, "
         "caching.pd.DataFrame is pandas.DataFrame, bound_early.DataFrame({'a': [1, 2]}).shape == (2, 1), "
         "caching.cache_hash(pandas.DataFrame({'a': [1]})) == caching.cache_hash(pandas.DataFrame({'a': [1]})))")
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["module", "True", "True", "True", "True", "True", "True"]
+    assert printed_by(code) == ["module", "True", "True", "True", "True", "True", "True"]
 
 
 def test_finish_deferred_imports_loads_pandas_in_the_background():
     code = PANDAS_STATE + (
         "from minicpm_demo.ui import finish_deferred_imports; print(*state()); "
         "thread = finish_deferred_imports(); thread.join(60); print(thread.name, *state())")
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["DeferredModule", "False", "deferred-imports", "module", "True"]
+    assert printed_by(code) == ["DeferredModule", "False", "deferred-imports", "module", "True"]
 
 
 def test_the_web_server_is_built_once_at_launch(monkeypatch):

@@ -33,24 +33,23 @@ class QueuePacer:
 
     def settle(self) -> None:
         """Set the idle pace; call once the page's queue is configured (``demo.queue()`` makes a new one)."""
-        queue = self._queue()
-        if queue is not None:
-            with self._lock:
-                queue.sleep_when_free = BUSY_POLL_S if self._active else IDLE_POLL_S
-                queue.progress_update_sleep_when_free = PROGRESS_POLL_S
+        with self._lock:
+            self._apply_pace()
 
     def paced(self, replies: Iterator[T]) -> Iterator[T]:
         """``replies``, with the queue polling slowly until they end (or the consumer closes this)."""
-        queue = self._queue()
         with self._lock:
             self._active += 1
-            if queue is not None and self._active == 1:
-                queue.sleep_when_free = BUSY_POLL_S
-                queue.progress_update_sleep_when_free = PROGRESS_POLL_S
+            self._apply_pace()
         try:
             yield from replies
         finally:
             with self._lock:
                 self._active -= 1
-                if queue is not None and self._active == 0:
-                    queue.sleep_when_free = IDLE_POLL_S
+                self._apply_pace()
+
+    def _apply_pace(self) -> None:  # with self._lock held
+        queue = self._queue()
+        if queue is not None:
+            queue.sleep_when_free = BUSY_POLL_S if self._active else IDLE_POLL_S
+            queue.progress_update_sleep_when_free = PROGRESS_POLL_S
