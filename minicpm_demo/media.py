@@ -6,11 +6,13 @@ what to do about it.
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -95,6 +97,32 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> 
     """Open an image by content (not by file name) and normalise it to an upright RGB picture."""
     name = _check_file(path, "image", limits.max_image_bytes, "--max-image-mb")
     notes: list[str] = []
+    with _opened_picture(path, name, limits) as opened:
+        original_size = opened.size
+        if getattr(opened, "n_frames", 1) > 1:
+            notes.append(f"{name}: animated image, the first frame was used")
+        opened.seek(0)
+        if max(original_size) > limits.max_image_side:
+            # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: a 12000×9000 photo in a fraction of the time
+            opened.draft("RGB", (limits.max_image_side, limits.max_image_side))
+        opened.load()
+        image = ImageOps.exif_transpose(opened) or opened.copy()
+
+    image = _to_rgb(image)
+    longest = max(image.size)
+    if longest > limits.max_image_side:
+        scale = limits.max_image_side / longest
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    if max(original_size) > limits.max_image_side:
+        width, height = original_size
+        notes.append(f"{name}: downscaled from {width}×{height} to {image.width}×{image.height}")
+    return LoadedImage(image=image, notes=notes)
+
+
+@contextmanager
+def _opened_picture(path, name: str, limits: MediaLimits) -> Iterator[Image.Image]:
+    """The file opened by Pillow under the pixel limit; what goes wrong while it is read becomes a MediaError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -102,17 +130,11 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> 
             Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
             try:
                 with Image.open(path) as opened:
-                    original_size = opened.size
-                    if getattr(opened, "n_frames", 1) > 1:
-                        notes.append(f"{name}: animated image, the first frame was used")
-                    opened.seek(0)
-                    if max(original_size) > limits.max_image_side:
-                        # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: a 12000×9000 photo in a fraction of the time
-                        opened.draft("RGB", (limits.max_image_side, limits.max_image_side))
-                    opened.load()
-                    image = ImageOps.exif_transpose(opened) or opened.copy()
+                    yield opened
             finally:
                 Image.MAX_IMAGE_PIXELS = previous_limit
+    except MediaError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MediaError(
             f"The image {name!r} has too many pixels (over {limits.max_image_pixels / 1e6:.0f} megapixels) "
@@ -127,17 +149,6 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> 
         raise MediaError(
             f"The image {name!r} is damaged or incomplete ({error}). Upload it again or re-save it as PNG/JPEG."
         ) from None
-
-    image = _to_rgb(image)
-    longest = max(image.size)
-    if longest > limits.max_image_side:
-        scale = limits.max_image_side / longest
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.LANCZOS)
-    if max(original_size) > limits.max_image_side:
-        width, height = original_size
-        notes.append(f"{name}: downscaled from {width}×{height} to {image.width}×{image.height}")
-    return LoadedImage(image=image, notes=notes)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -176,12 +187,16 @@ def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) ->
     name = _check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
     with _open_container(path, name) as container:
         info = _stream_info(container, name)
-    if info.duration > limits.max_video_seconds:
+    _check_duration(name, info.duration, limits)
+    return info
+
+
+def _check_duration(name: str, seconds: float, limits: MediaLimits) -> None:
+    if seconds > limits.max_video_seconds:
         raise MediaError(
-            f"The video {name!r} is {describe_duration(info.duration)}; this demo takes up to "
+            f"The video {name!r} is {describe_duration(seconds)}; this demo takes up to "
             f"{describe_duration(limits.max_video_seconds)} — trim it or raise --max-video-seconds."
         )
-    return info
 
 
 def _stream_info(container, name: str) -> VideoInfo:
@@ -217,28 +232,91 @@ def sample_video(
     ``indices_for`` is the video processor's own ``sample_frames`` (bound to the request's settings), so
     the frames are the ones the processor would pick from the whole decoded video. Frame ``i`` is the one
     shown at ``i / fps`` seconds; between far-apart samples the decoder seeks to the nearest keyframe
-    instead of decoding everything in between, and only the sampled frames are ever kept.
+    instead of decoding everything in between, and only the sampled frames are ever kept. Animated GIF, WebP
+    and PNG files are short videos too; a still image is refused with a message that says so.
     """
     from transformers.video_utils import VideoMetadata
 
+    name = _check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
+    picture = _picture_format(path)
+    if picture is not None:
+        picture_format, animated = picture
+        if not animated:
+            raise MediaError(f"{name!r} is a still image, not a video. Ask about it in the Image tab "
+                             "(or send it as an image).")
+        if picture_format != "GIF":  # FFmpeg reads animated GIFs, but not animated WebP or PNG
+            return _sample_animation(path, name, indices_for, limits)
     info = probe_video(path, limits)
-    name = os.path.basename(str(path))
     metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
                              width=info.width, height=info.height, video_backend="pyav")
-    indices = [int(index) for index in indices_for(metadata)]
-    if not indices:
-        raise MediaError(f"No frames could be sampled from {name!r}. Upload a longer video.")
-    scale = min(1.0, limits.max_video_side / max(info.width, info.height))
-    size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
-    frames, last_index = _decode_frames(path, indices, info.fps, name, size if scale < 1 else None)
-    notes = []
-    if scale < 1:
-        notes.append(f"{name}: frames scaled from {info.width}×{info.height} to {size[0]}×{size[1]}")
+    indices = _sampled_indices(indices_for, metadata, name)
+    size = _scaled_size(info.width, info.height, limits)
+    frames, last_index = _decode_frames(path, indices, info.fps, name, size)
+    notes = _scaling_notes(name, info.width, info.height, size)
     if last_index < max(indices):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
         notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
     metadata.frames_indices = indices
     return SampledVideo(frames=frames, metadata=metadata, notes=notes)
+
+
+def _sampled_indices(indices_for: Callable[[object], Sequence[int]], metadata, name: str) -> list[int]:
+    indices = [int(index) for index in indices_for(metadata)]
+    if not indices:
+        raise MediaError(f"No frames could be sampled from {name!r}. Upload a longer video.")
+    return indices
+
+
+def _scaled_size(width: int, height: int, limits: MediaLimits) -> tuple[int, int] | None:
+    """The frame size to decode to when the video is larger than ``max_video_side``, else None."""
+    scale = limits.max_video_side / max(width, height)
+    return (max(2, round(width * scale)), max(2, round(height * scale))) if scale < 1 else None
+
+
+def _scaling_notes(name: str, width: int, height: int, size: tuple[int, int] | None) -> list[str]:
+    return [f"{name}: frames scaled from {width}×{height} to {size[0]}×{size[1]}"] if size else []
+
+
+# Browsers play GIF/WebP/PNG animation frames that declare 0–10 ms for 100 ms; so do we.
+SHORTEST_ANIMATION_FRAME_MS = 10
+DEFAULT_ANIMATION_FRAME_MS = 100
+
+
+def _sample_animation(path, name: str, indices_for: Callable[[object], Sequence[int]],
+                      limits: MediaLimits) -> SampledVideo:
+    """An animated WebP or PNG read with Pillow as a short video, on the same rule as a real video: frame
+    ``i`` is the picture shown at ``i / fps`` seconds, ``fps`` being the average frame rate. Transparency is
+    composited on white, as for images. Only the sampled pictures are kept."""
+    from transformers.video_utils import VideoMetadata
+
+    with _opened_picture(path, name, limits) as animation:
+        starts: list[float] = []
+        elapsed = 0.0
+        for number in range(animation.n_frames):
+            animation.seek(number)
+            animation.load()  # WebP reports a frame's duration only once it is decoded
+            starts.append(elapsed)
+            milliseconds = animation.info.get("duration") or 0
+            if milliseconds <= SHORTEST_ANIMATION_FRAME_MS:
+                milliseconds = DEFAULT_ANIMATION_FRAME_MS
+            elapsed += milliseconds / 1000
+        _check_duration(name, elapsed, limits)
+        fps = len(starts) / elapsed
+        width, height = animation.size
+        metadata = VideoMetadata(total_num_frames=len(starts), fps=fps, duration=elapsed, width=width,
+                                 height=height, video_backend="pillow")
+        indices = _sampled_indices(indices_for, metadata, name)
+        size = _scaled_size(width, height, limits)
+        # a small tolerance, so that the start of frame i, summed from durations, counts as time i / fps
+        shown = {index: bisect.bisect_right(starts, index / fps + 1e-6) - 1 for index in set(indices)}
+        pictures: dict[int, np.ndarray] = {}
+        for number in sorted(set(shown.values())):
+            animation.seek(number)
+            picture = _to_rgb(animation)
+            pictures[number] = np.asarray(picture.resize(size, Image.Resampling.BILINEAR) if size else picture)
+    metadata.frames_indices = indices
+    return SampledVideo(frames=np.stack([pictures[shown[index]] for index in indices]), metadata=metadata,
+                        notes=_scaling_notes(name, width, height, size))
 
 
 def _decode_frames(path, indices: list[int], fps: float, name: str,
@@ -398,10 +476,22 @@ def _upright(frame, size: tuple[int, int] | None) -> np.ndarray:
     return array
 
 
+# Pillow identifies MPEG video streams (without decoding them); those are videos, not pictures.
+NOT_PICTURES = {"MPEG"}
+
+
+def _picture_format(path: str | os.PathLike) -> tuple[str, bool] | None:
+    """(Pillow's format name, whether it is animated) when Pillow reads ``path`` as a picture, else None."""
+    try:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if image.format in NOT_PICTURES:
+                return None
+            return image.format, bool(getattr(image, "is_animated", False))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def detect_kind(path: str | os.PathLike) -> str:
     """"image" if Pillow recognises the content, otherwise "video" (the video reader then explains)."""
-    try:
-        with Image.open(path):
-            return "image"
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return "video"
+    return "image" if _picture_format(path) else "video"

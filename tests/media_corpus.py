@@ -266,6 +266,45 @@ def gif_as_video(folder: Path) -> Path:
     return animated_gif(folder)
 
 
+ANIMATION_COLOURS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40)]
+ANIMATION_MS = [100, 300, 0, 100]  # a 0 ms frame plays for 100 ms, as in browsers: 0.6 s in all
+
+
+def _animation_frames() -> list[Image.Image]:
+    """RGBA frames whose top-left 8×8 corner is transparent."""
+    frames = []
+    for colour in ANIMATION_COLOURS:
+        frame = _coloured(size=(64, 48), mode="RGBA", colour=(*colour, 255))
+        frame.paste((0, 0, 0, 0), (0, 0, 8, 8))
+        frames.append(frame)
+    return frames
+
+
+def animated_webp(folder: Path) -> Path:
+    frames = _animation_frames()
+    path = folder / "sticker.webp"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ANIMATION_MS, loop=0, lossless=True)
+    return path
+
+
+def animated_png(folder: Path) -> Path:
+    frames = _animation_frames()
+    path = folder / "animation.png"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=ANIMATION_MS, loop=0)
+    return path
+
+
+def truncated_animated_webp(folder: Path) -> Path:
+    data = animated_webp(folder).read_bytes()
+    path = folder / "cut-sticker.webp"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+def still_image_as_video(folder: Path) -> Path:
+    return webp(folder)
+
+
 @dataclass(frozen=True)
 class Case:
     build: Callable[[Path], Path]
@@ -306,5 +345,9 @@ CORPUS: dict[str, Case] = {
     "variable_frame_rate_mkv": Case(variable_frame_rate_mkv, "video"),
     "very_long_declared_mkv": Case(very_long_declared_mkv, "video", "3 h 10 min; this demo takes up to 30 min"),
     "gif_as_video": Case(gif_as_video, "video"),
+    "animated_webp_as_video": Case(animated_webp, "video"),
+    "animated_png_as_video": Case(animated_png, "video"),
+    "truncated_animated_webp_as_video": Case(truncated_animated_webp, "video", "not a video, or damaged"),
+    "still_image_as_video": Case(still_image_as_video, "video", "is a still image, not a video"),
     "text_as_video": Case(text_as_png, "video", "no frames this demo can decode"),
 }

@@ -46,6 +46,13 @@ def test_each_tab_streams_and_answers_a_follow_up(client, modality, red_image, t
     assert [m["role"] for m in follow_up["history"]] == ["user", "assistant", "user", "assistant"]
 
 
+def test_an_animated_webp_plays_in_the_video_tab(client, tmp_path):
+    from media_corpus import animated_webp
+
+    updates, last = chat(client, "What changes?", [animated_webp(tmp_path)], "video", settings={"max_new_tokens": 4})
+    assert last["done"] and last["stats"]["generated_tokens"] == 4 and last["stats"]["visual_tokens"] > 0
+
+
 def test_downsample_mode_changes_visual_tokens(client, red_image):
     counts = {mode: chat(client, "Read.", [red_image], settings={"downsample_mode": mode, "max_new_tokens": 1})[1]
               ["stats"]["visual_tokens"] for mode in ("16x", "4x")}

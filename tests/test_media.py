@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from media_corpus import CORPUS, encode_clip
+from media_corpus import ANIMATION_COLOURS, CORPUS, encode_clip
 from transformers.models.minicpmv4_6 import MiniCPMV4_6VideoProcessor
 from transformers.video_utils import read_video_pyav
 
@@ -89,6 +89,24 @@ def test_limits_say_the_limit_and_the_value(corpus):
         media.load_image(corpus["webp"], MediaLimits(max_image_bytes=10))
     with pytest.raises(MediaError, match=r"is 2 s; this demo takes up to 1 s — trim it or raise --max-video-seconds"):
         media.probe_video(corpus["mkv_h264"], MediaLimits(max_video_seconds=1))
+
+
+@pytest.mark.parametrize("name", ["animated_webp_as_video", "animated_png_as_video"])
+def test_animated_webp_and_png_play_as_short_videos(corpus, name):
+    every_frame = media.sample_video(corpus[name], lambda metadata: list(range(metadata.total_num_frames)))
+    metadata = every_frame.metadata
+    assert (metadata.total_num_frames, metadata.duration) == (4, pytest.approx(0.6)), "0 ms frame played 100 ms"
+    # frame i is the picture shown at i / fps = i × 0.15 s: 0 s, 0.15 s, 0.3 s (still the 300 ms one), 0.45 s
+    colours = [tuple(int(v) for v in frame[24, 32]) for frame in every_frame.frames]
+    assert colours == [ANIMATION_COLOURS[0], ANIMATION_COLOURS[1], ANIMATION_COLOURS[1], ANIMATION_COLOURS[2]]
+    assert every_frame.frames[0, 2, 2].tolist() == [255, 255, 255], "transparency composited on white"
+    processor_sample = media.sample_video(corpus[name], sampler(stack_frames=3))
+    assert len(processor_sample.frames) == len(processor_sample.metadata.frames_indices) >= 1
+
+
+def test_a_still_image_in_the_video_tab_is_sent_to_the_image_tab(corpus):
+    with pytest.raises(MediaError, match="is a still image, not a video. Ask about it in the Image tab"):
+        media.sample_video(corpus["rgba_png"], sampler())
 
 
 def test_webm_without_frame_count_gets_duration_from_the_container(corpus):

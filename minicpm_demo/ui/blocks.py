@@ -206,7 +206,9 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
     tabs = [
         TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
         TabSpec("multi-image", "tab_multi", "input_multi", ("image",), "multiple", examples.get("multi-image", ())),
-        TabSpec("video", "tab_video", "input_video", ("video", ".gif"), "single", examples.get("video", ())),
+        # animated GIF, WebP and PNG play as short videos; a still image gets a message pointing to the Image tab
+        TabSpec("video", "tab_video", "input_video", ("video", ".gif", ".webp", ".png", ".apng"), "single",
+                examples.get("video", ())),
     ]
     assert [tab.modality for tab in tabs] == list(MODALITIES)
     demo = gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600))
