@@ -164,11 +164,11 @@ def jpeg_named_png(folder: Path) -> Path:
 
 def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps: int = 10, size=(160, 120), rotation=None,
             container_format: str | None = None, pts_of: Callable[[int], int] | None = None, gop: int | None = None,
-            frames: int | None = None) -> Path:
+            frames: int | None = None, pix_fmt: str = "yuv420p", options: dict[str, str] | None = None) -> Path:
     width, height = size
     with av.open(str(path), "w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream = container.add_stream(codec, rate=fps, options=options or {})
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         if gop:
             stream.codec_context.gop_size = gop
         if rotation is not None:
@@ -207,6 +207,16 @@ def mkv_h264(folder: Path) -> Path:
 
 def rotated_mp4(folder: Path) -> Path:
     return encode_clip(folder / "portrait.mp4", codec="libx264", size=(160, 96), rotation=90)
+
+
+def iphone_hevc_mov(folder: Path) -> Path:
+    """What an iPhone records by default: HEVC, 10-bit, in a .mov, portrait through rotation metadata."""
+    return encode_clip(folder / "IMG_0001.MOV", codec="libx265", size=(160, 96), rotation=90,
+                       pix_fmt="yuv420p10le", options={"x265-params": "log-level=error"})
+
+
+def av1_mp4(folder: Path) -> Path:
+    return encode_clip(folder / "av1.mp4", codec="libsvtav1")
 
 
 def audio_only_mp4(folder: Path) -> Path:
@@ -337,6 +347,8 @@ CORPUS: dict[str, Case] = {
     "webm_vp9": Case(webm_vp9, "video"),
     "mkv_h264": Case(mkv_h264, "video"),
     "rotated_mp4": Case(rotated_mp4, "video"),
+    "iphone_hevc_mov": Case(iphone_hevc_mov, "video"),
+    "av1_mp4": Case(av1_mp4, "video"),
     "audio_only_mp4": Case(audio_only_mp4, "video", "has no video track"),
     "one_frame_video": Case(one_frame_video, "video"),
     "zero_length_video": Case(zero_length_video, "video", "not a video this demo can read"),

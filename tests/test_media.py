@@ -76,8 +76,9 @@ def test_image_normalisation_results(corpus):
     assert max(big.image.size) == MediaLimits().max_image_side and "downscaled from 12000×9000" in big.notes[0]
 
 
-def test_rotated_phone_video_is_upright(corpus):
-    frames = media.sample_video(corpus["rotated_mp4"], sampler()).frames
+@pytest.mark.parametrize("name", ["rotated_mp4", "iphone_hevc_mov"])
+def test_rotated_phone_video_is_upright(corpus, name):
+    frames = media.sample_video(corpus[name], sampler()).frames
     height, width = frames.shape[1:3]
     assert (height, width) == (160, 96), "portrait after the 90° display rotation"
     # the white top-left corner of the stored frame is bottom-left once rotated counter-clockwise
