@@ -122,3 +122,25 @@ def test_thinking_regenerate_undo_and_clear(browser, app):
     expect(chatbot.locator(".bot")).to_have_count(0)
     expect(page.locator("#input_image textarea")).to_have_value("")
     page.close()
+
+
+def test_video_tab_plays_an_animated_webp_and_points_a_still_image_to_the_image_tab(browser, app, tmp_path):
+    from media_corpus import animated_webp, webp
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="en-US")
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page.locator("#tab_video-button, button[role=tab]:has-text('Video')").first.click()
+
+    page.locator("#input_video input[type=file]").set_input_files(str(animated_webp(tmp_path)))
+    page.locator("#input_video textarea").fill("What happens in this sticker?")
+    page.locator("#send_video").click()
+    expect(page.locator("#chatbot_video .bot").last).to_contain_text("tokens/s", timeout=120_000)
+
+    page.locator("#input_video input[type=file]").set_input_files(str(webp(tmp_path)))
+    page.locator("#input_video textarea").fill("And this one?")
+    page.locator("#send_video").click()
+    expect(page.get_by_text("is a still image, not a video").first).to_be_visible(timeout=60_000)
+    expect(page.locator("#chatbot_video .user")).to_have_count(1)
+    expect(page.locator("#chatbot_video .bot").last).to_contain_text("tokens/s")
+    page.close()
