@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MB = 1024 * 1024
+T = TypeVar("T")
 
 try:  # HEIC/HEIF photos (iPhone) through the pillow-heif plugin; AVIF is built into Pillow itself
     from pillow_heif import register_heif_opener
@@ -30,7 +32,24 @@ else:
 
 
 class MediaError(ValueError):
-    """An upload that cannot be used, with a message written for the person who uploaded it."""
+    """An upload that cannot be used, with a message written for the person who uploaded it.
+
+    ``path`` is the file it is about (set by the public readers below), so a UI can take that file back out.
+    """
+
+    path: str | None = None
+
+
+def _names_the_file(read: Callable[..., T]) -> Callable[..., T]:
+    @wraps(read)
+    def reader(path, *args, **kwargs):
+        try:
+            return read(path, *args, **kwargs)
+        except MediaError as error:
+            error.path = error.path or str(path)
+            raise
+
+    return reader
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ def _check_file(path: str | os.PathLike, kind: str, max_bytes: int, flag: str) -
     return name
 
 
+@_names_the_file
 def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> LoadedImage:
     """Open an image by content (not by file name) and normalise it to an upright RGB picture."""
     name = _check_file(path, "image", limits.max_image_bytes, "--max-image-mb")
@@ -182,6 +202,7 @@ def _open_container(path, name: str):
         raise MediaError(f"The video {name!r} could not be opened ({error}). Upload it again as MP4.") from None
 
 
+@_names_the_file
 def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> VideoInfo:
     """Duration, frame rate and frame count, from the stream or the container when the stream omits them."""
     name = _check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
@@ -222,6 +243,7 @@ def _stream_info(container, name: str) -> VideoInfo:
     return VideoInfo(duration=duration, fps=fps, total_frames=total, width=stream.width, height=stream.height)
 
 
+@_names_the_file
 def sample_video(
     path: str | os.PathLike,
     indices_for: Callable[[object], Sequence[int]],

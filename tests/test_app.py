@@ -197,12 +197,12 @@ def test_a_bad_upload_keeps_the_conversation(image_tab, red_image, tmp_path):
     session, _ = run_turn(tab, values, ChatSession(), "First?", [red_image])
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
-    session, _, _ = tab.add_user_turn({"text": "And this?", "files": [str(empty)]}, session)
+    session, _, _ = tab.add_user_turn({"text": "And this?", "files": [str(red_image), str(empty)]}, session)
     stream = tab.respond(session, False, *values)
     session, shown, box = next(stream)
     assert len(session.conversation.turns) == 1, "the failed question is rolled back"
     assert box.value["text"] == "And this?", "and put back in the input"
-    assert [Path(f["path"]).name for f in box.value["files"]] == ["empty.jpg"]
+    assert [Path(f["path"]).name for f in box.value["files"]] == [red_image.name], "less the refused file"
     with pytest.raises(gr.Error, match="empty"):
         next(stream)
     session, _ = run_turn(tab, values, session, "Still there?")

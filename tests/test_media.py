@@ -45,6 +45,7 @@ def test_bad_files_are_refused_with_a_specific_message(corpus, name):
     message = str(caught.value)
     assert CORPUS[name].error in message
     assert os.path.basename(corpus[name]) in message, "the message names the file"
+    assert caught.value.path == str(corpus[name]), "and carries its path, so the page can take it back out"
 
 
 @pytest.mark.parametrize("name", [name for name, case in CORPUS.items() if not case.error])

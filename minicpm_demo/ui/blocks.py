@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from minicpm_demo.chat import Attachment, Turn
+from minicpm_demo.media import MediaError
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
@@ -33,9 +34,10 @@ class TabSpec:
     examples: tuple[dict[str, Any], ...] = ()
 
 
-def _as_input(turn: Turn) -> dict:
-    """A turn's question as the input box's value, to edit and send again."""
-    return {"text": turn.text, "files": [attachment.path for attachment in turn.attachments]}
+def _as_input(turn: Turn, refused_file: str | None = None) -> dict:
+    """A turn's question as the input box's value, to edit and send again (without a file that was refused)."""
+    return {"text": turn.text,
+            "files": [attachment.path for attachment in turn.attachments if attachment.path != refused_file]}
 
 
 def _refuse_while_answering(session: ChatSession) -> None:
@@ -96,10 +98,12 @@ class ChatTab:
                 log.exception("reply failed")
                 shown = gr.Error(f"Something went wrong while answering ({type(error).__name__}: {error}). "
                                  "Your conversation is kept; try again.", print_exception=False)
-            # Roll the question back into the input box; the conversation stays as it was before it.
+            # Roll the question back into the input box, less a file that was refused (the message names it);
+            # the conversation stays as it was before it.
             session.conversation, question = before.undo()
-            yield session, to_chatbot(session.conversation), gr.MultimodalTextbox(value=_as_input(question),
-                                                                                  interactive=True)
+            refused_file = error.path if isinstance(error, MediaError) else None
+            box = gr.MultimodalTextbox(value=_as_input(question, refused_file), interactive=True)
+            yield session, to_chatbot(session.conversation), box
             raise shown from None
 
     @staticmethod
