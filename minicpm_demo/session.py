@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+
 from minicpm_demo.chat import Conversation
 from minicpm_demo.engine.base import Engine
 from minicpm_demo.settings import Settings

@@ -114,8 +114,7 @@ _CORPUS = [
 
 
 def build_tokenizer(vocab_size: int = 512):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from tokenizers import AddedToken, Regex
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE(unk_token=None, byte_fallback=False))

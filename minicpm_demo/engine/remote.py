@@ -82,8 +82,8 @@ def _frame_url(array) -> str:
 
 class RemoteEngine:
     def __init__(self, spec: RemoteSpec, limits: MediaLimits = MediaLimits()):
-        from openai import OpenAI  # the remote backend's own dependency; the local path never imports it
         import httpx
+        from openai import OpenAI  # the remote backend's own dependency; the local path never imports it
 
         self.spec = spec
         self.limits = limits

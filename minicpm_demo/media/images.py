@@ -1,0 +1,124 @@
+"""Pictures read with Pillow: recognised by content, turned upright and into the RGB the processor expects."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from minicpm_demo.media.limits import MediaError, MediaLimits, check_file, names_the_file
+
+try:  # HEIC/HEIF photos (iPhone) through the pillow-heif plugin; AVIF is built into Pillow itself
+    from pillow_heif import register_heif_opener
+except ImportError:  # pragma: no cover - optional plugin
+    register_heif_opener = None
+else:
+    register_heif_opener()
+
+
+@dataclass
+class LoadedImage:
+    image: Image.Image
+    notes: list[str] = field(default_factory=list)
+
+
+@names_the_file
+def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> LoadedImage:
+    """Open an image by content (not by file name) and normalise it to an upright RGB picture."""
+    name = check_file(path, "image", limits.max_image_bytes, "--max-image-mb")
+    notes: list[str] = []
+    with opened_picture(path, name, limits) as opened:
+        original_size = opened.size
+        if getattr(opened, "n_frames", 1) > 1:
+            notes.append(f"{name}: animated image, the first frame was used")
+        opened.seek(0)
+        if max(original_size) > limits.max_image_side:
+            # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: a 12000×9000 photo in a fraction of the time
+            opened.draft("RGB", (limits.max_image_side, limits.max_image_side))
+        opened.load()
+        image = ImageOps.exif_transpose(opened) or opened.copy()
+
+    image = to_rgb(image)
+    longest = max(image.size)
+    if longest > limits.max_image_side:
+        scale = limits.max_image_side / longest
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    if max(original_size) > limits.max_image_side:
+        width, height = original_size
+        notes.append(f"{name}: downscaled from {width}×{height} to {image.width}×{image.height}")
+    return LoadedImage(image=image, notes=notes)
+
+
+@contextmanager
+def opened_picture(path, name: str, limits: MediaLimits) -> Iterator[Image.Image]:
+    """The file opened by Pillow under the pixel limit; what goes wrong while it is read becomes a MediaError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            previous_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+            try:
+                with Image.open(path) as opened:
+                    yield opened
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous_limit
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MediaError(
+            f"The image {name!r} has too many pixels (over {limits.max_image_pixels / 1e6:.0f} megapixels) "
+            "and may be a decompression bomb. Resize it and upload it again."
+        ) from None
+    except UnidentifiedImageError:
+        raise MediaError(
+            f"{name!r} is not an image this demo can read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF"
+            f"{', HEIC' if register_heif_opener else ''}, AVIF). Convert it to PNG or JPEG and upload it again."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise MediaError(
+            f"The image {name!r} is damaged or incomplete ({error}). Upload it again or re-save it as PNG/JPEG."
+        ) from None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB for the processor: transparency composited on white, 16-bit/CMYK/greyscale converted."""
+    if image.mode == "RGB":
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+# Pillow identifies MPEG video streams (without decoding them); those are videos, not pictures.
+NOT_PICTURES = {"MPEG"}
+
+
+def picture_format(path: str | os.PathLike) -> tuple[str, bool] | None:
+    """(Pillow's format name, whether it is animated) when Pillow reads ``path`` as a picture, else None."""
+    try:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if image.format in NOT_PICTURES:
+                return None
+            return image.format, bool(getattr(image, "is_animated", False))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def detect_kind(path: str | os.PathLike) -> str:
+    """"image" if Pillow recognises the content, otherwise "video" (the video reader then explains)."""
+    return "image" if picture_format(path) else "video"
