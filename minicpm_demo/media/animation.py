@@ -18,7 +18,7 @@ DEFAULT_ANIMATION_FRAME_MS = 100
 
 
 def sample_animation(path, name: str, indices_for: Callable[[object], Sequence[int]],
-                      limits: MediaLimits) -> SampledVideo:
+                     limits: MediaLimits) -> SampledVideo:
     """An animated WebP or PNG read with Pillow as a short video, on the same rule as a real video: frame
     ``i`` is the picture shown at ``i / fps`` seconds, ``fps`` being the average frame rate. Transparency is
     composited on white, as for images. Only the sampled pictures are kept."""
