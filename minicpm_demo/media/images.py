@@ -34,7 +34,7 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> 
     notes: list[str] = []
     with opened_picture(path, name, limits) as opened:
         original_size = opened.size
-        if getattr(opened, "n_frames", 1) > 1:
+        if getattr(opened, "is_animated", False):  # unlike n_frames, does not read through a whole GIF
             notes.append(f"{name}: animated image, the first frame was used")
         opened.seek(0)
         if max(original_size) > limits.max_image_side:
