@@ -361,5 +361,6 @@ CORPUS: dict[str, Case] = {
     "animated_png_as_video": Case(animated_png, "video"),
     "truncated_animated_webp_as_video": Case(truncated_animated_webp, "video", "not a video, or damaged"),
     "still_image_as_video": Case(still_image_as_video, "video", "is a still image, not a video"),
+    "video_as_image": Case(rotated_mp4, "image", "is a video, not an image. Ask about it in the Video tab"),
     "text_as_video": Case(text_as_png, "video", "no frames this demo can decode"),
 }

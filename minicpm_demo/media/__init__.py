@@ -4,7 +4,8 @@ Every problem a user can cause raises ``MediaError`` with a message that says wh
 what to do about it.
 """
 
-from minicpm_demo.media.images import LoadedImage, detect_kind, load_image
+from minicpm_demo.media.images import LoadedImage, load_image
+from minicpm_demo.media.kinds import detect_kind
 from minicpm_demo.media.limits import MB, MediaError, MediaLimits, describe_duration
 from minicpm_demo.media.sampling import SampledVideo
 from minicpm_demo.media.video import VideoInfo, probe_video, sample_video

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from minicpm_demo.media.kinds import is_video
 from minicpm_demo.media.limits import MediaError, MediaLimits, check_file, names_the_file
 
 try:  # HEIC/HEIF photos (iPhone) through the pillow-heif plugin; AVIF is built into Pillow itself
@@ -76,6 +77,9 @@ def opened_picture(path, name: str, limits: MediaLimits) -> Iterator[Image.Image
             "and may be a decompression bomb. Resize it and upload it again."
         ) from None
     except UnidentifiedImageError:
+        if is_video(path):
+            raise MediaError(f"{name!r} is a video, not an image. Ask about it in the Video tab "
+                             "(or send it as a video).") from None
         raise MediaError(
             f"{name!r} is not an image this demo can read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF"
             f"{', HEIC' if register_heif_opener else ''}, AVIF). Convert it to PNG or JPEG and upload it again."
@@ -101,24 +105,3 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
-
-
-# Pillow identifies MPEG video streams (without decoding them); those are videos, not pictures.
-NOT_PICTURES = {"MPEG"}
-
-
-def picture_format(path: str | os.PathLike) -> tuple[str, bool] | None:
-    """(Pillow's format name, whether it is animated) when Pillow reads ``path`` as a picture, else None."""
-    try:
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if image.format in NOT_PICTURES:
-                return None
-            return image.format, bool(getattr(image, "is_animated", False))
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-
-
-def detect_kind(path: str | os.PathLike) -> str:
-    """"image" if Pillow recognises the content, otherwise "video" (the video reader then explains)."""
-    return "image" if picture_format(path) else "video"

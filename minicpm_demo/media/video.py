@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 
 from minicpm_demo.media.animation import sample_animation
-from minicpm_demo.media.images import picture_format
+from minicpm_demo.media.kinds import picture_format
 from minicpm_demo.media.limits import MediaError, MediaLimits, check_duration, check_file, names_the_file
 from minicpm_demo.media.sampling import SampledVideo, sampled_indices, scaled_size, scaling_notes
 
