@@ -65,6 +65,7 @@ def test_max_num_frames_and_use_image_id_reach_the_processor(client, short_video
 
     four, two = stats(max_num_frames=4), stats(max_num_frames=2)
     assert four["visual_tokens"] == 2 * two["visual_tokens"]
+    assert f"{Path(short_video).name}: 4 frames of " in " · ".join(four["notes"]), "the stats say what the model saw"
     with_ids = stats(max_num_frames=2, use_image_id=True)
     assert with_ids["visual_tokens"] == two["visual_tokens"] and with_ids["prompt_tokens"] > two["prompt_tokens"]
 

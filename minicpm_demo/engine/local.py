@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 from minicpm_demo import loader
 from minicpm_demo.engine import gpu
 from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats
-from minicpm_demo.media import MediaLimits, load_image, sample_video
+from minicpm_demo.media import MediaLimits, describe_duration, load_image, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -111,6 +112,9 @@ class LocalEngine:
                         max_num_frames=settings.max_num_frames, stack_frames=settings.stack_frames,
                     ), self.limits)
                     notes.extend(sampled.notes)
+                    # how many frames the model saw, so the frame settings' effect is visible in the stats
+                    notes.append(f"{os.path.basename(item['path'])}: {len(set(sampled.metadata.frames_indices))} "
+                                 f"frames of {describe_duration(sampled.metadata.duration)}")
                     video_metadata.append(sampled.metadata)
                     items.append({"type": "video", "video": sampled.frames})
                 else:
