@@ -36,6 +36,15 @@ def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) ->
     return info
 
 
+# FFmpeg's demuxers for bare codec streams, which carry no container timing.
+RAW_STREAMS = {"h264", "hevc", "mpegvideo", "m4v", "obu", "vvc"}
+
+# Containers whose demuxer seeks through an index to the keyframe at or before a time. Others (MPEG-TS and
+# camcorders' M2TS, MPEG-PS/VOB, raw H.264/HEVC/MPEG streams) seek by guessing a byte offset and land after
+# it, or nowhere: those are decoded from the start, which always gives the right frames.
+SEEKABLE_CONTAINERS = {"mov", "mp4", "matroska", "webm", "avi", "flv", "asf", "ivf", "yuv4mpegpipe"}
+
+
 def _stream_info(container, name: str) -> VideoInfo:
     if not container.streams.video:
         raise MediaError(f"{name!r} has no video track (audio only?). Upload a file with a picture.")
@@ -48,10 +57,13 @@ def _stream_info(container, name: str) -> VideoInfo:
     elif container.duration:
         duration = container.duration / 1_000_000
     total = int(stream.frames or 0)
+    if not total and fps and (container.format.name in RAW_STREAMS or not duration):
+        # A raw stream (.h264, .hevc, .m1v) has no frame count, and at most a bit-rate guess of its length:
+        # count its packets instead, one per frame (nothing is decoded).
+        total = sum(1 for packet in container.demux(stream) if packet.size)
+        duration = total / fps
     if total == 0 and duration and fps:
         total = int(round(duration * fps))
-    if not duration and total and fps:
-        duration = total / fps
     if not stream.width or not stream.height:
         raise _undecodable(name)
     if fps <= 0 or total <= 0 or duration <= 0:
@@ -127,8 +139,9 @@ def _decode_frames(path, indices: list[int], fps: float, name: str,
         slots.setdefault(index, []).append(position)
     targets = sorted(slots)
     with _open_container(path, name) as container:
-        spacing = _keyframe_spacing(container, container.streams.video[0], fps)
-    workers = max(1, min(os.cpu_count() or 1, 4, len(targets)))
+        plan = _decode_plan(container, fps)
+    # without seeking, a second run would decode the first run's frames again on its way to its own
+    workers = max(1, min(os.cpu_count() or 1, 4, len(targets))) if plan.seekable else 1
     runs = [list(run) for run in np.array_split(np.array(targets), workers) if len(run)]
     output: dict[str, np.ndarray] = {}
     lock = threading.Lock()
@@ -140,7 +153,7 @@ def _decode_frames(path, indices: list[int], fps: float, name: str,
         output["frames"][slots[index]] = array
 
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="video-decode") as pool:
-        results = list(pool.map(lambda run: _decode_run(path, run, fps, name, size, spacing, store), runs))
+        results = list(pool.map(lambda run: _decode_run(path, run, fps, name, size, plan, store), runs))
     decoded = [result for result in results if result is not None]
     if not decoded:
         raise _undecodable(name)
@@ -159,11 +172,19 @@ def _decode_frames(path, indices: list[int], fps: float, name: str,
 SEEK_OVERHEAD_FRAMES = 2
 
 
-def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: int, store):
+@dataclass(frozen=True)
+class DecodePlan:
+    seekable: bool  # else every run decodes from the start, never seeking
+    keyframe_spacing: int  # frames between keyframes; 0 when unknown or irregular
+    timestamps: bool  # frame i is the one shown at i / fps; else the i-th frame decoded
+
+
+def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store):
     """Decode one run of sorted targets; returns (last index decoded, its frame) or None if nothing decoded."""
     import av
 
-    seek_at = _plan_seeks(targets, spacing, overhead=SEEK_OVERHEAD_FRAMES)
+    spacing = plan.keyframe_spacing
+    seek_at = _plan_seeks(targets, spacing, overhead=SEEK_OVERHEAD_FRAMES) if plan.seekable else set()
     with _open_container(path, name) as container:
         stream = container.streams.video[0]
         # Frame threading would refill its pipeline after every seek; the runs already use every core.
@@ -179,18 +200,19 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: 
         try:
             for position, target in enumerate(targets):
                 if frames is None or target in seek_at:
-                    seek_before(target)
-                    next_seeks = position + 1 == len(targets) or targets[position + 1] in seek_at
-                    if next_seeks and spacing and target % spacing == 0:
-                        keyframe = _decode_keyframe_alone(container, stream, frame_index, target)
-                        if keyframe is not None:
-                            current, last_frame, frames = target, keyframe, None
-                            store(target, _upright(keyframe, size))
-                            continue
+                    if plan.seekable:
                         seek_before(target)
+                        next_seeks = position + 1 == len(targets) or targets[position + 1] in seek_at
+                        if next_seeks and spacing and target % spacing == 0:
+                            keyframe = _decode_keyframe_alone(container, stream, frame_index, target)
+                            if keyframe is not None:
+                                current, last_frame, frames = target, keyframe, None
+                                store(target, _upright(keyframe, size))
+                                continue
+                            seek_before(target)
                     frames = container.decode(stream)
                 for frame in frames:
-                    index = current + 1 if frame.pts is None else frame_index(frame.pts)
+                    index = frame_index(frame.pts) if plan.timestamps and frame.pts is not None else current + 1
                     current, last_frame = index, frame
                     if index >= target:
                         # the frame shown at the target time (the next one when timestamps are irregular)
@@ -202,6 +224,12 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, spacing: 
             if last_frame is None:
                 raise MediaError(f"The video {name!r} is damaged: no frame could be decoded. Upload it again.") from None
         return None if last_frame is None else (current, _upright(last_frame, size))
+
+
+def _decode_plan(container, fps: float) -> DecodePlan:
+    seekable = not SEEKABLE_CONTAINERS.isdisjoint(container.format.name.split(","))
+    spacing = _keyframe_spacing(container, container.streams.video[0], fps) if seekable else 0
+    return DecodePlan(seekable=seekable, keyframe_spacing=spacing, timestamps=container.format.name not in RAW_STREAMS)
 
 
 def _frame_index(pts: int, start: int, time_base: float, fps: float) -> int:
