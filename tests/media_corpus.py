@@ -164,9 +164,10 @@ def jpeg_named_png(folder: Path) -> Path:
 
 def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps: int = 10, size=(160, 120), rotation=None,
             container_format: str | None = None, pts_of: Callable[[int], int] | None = None, gop: int | None = None,
-            frames: int | None = None, pix_fmt: str = "yuv420p", options: dict[str, str] | None = None) -> Path:
+            frames: int | None = None, pix_fmt: str = "yuv420p", options: dict[str, str] | None = None,
+            container_options: dict[str, str] | None = None) -> Path:
     width, height = size
-    with av.open(str(path), "w", format=container_format) as container:
+    with av.open(str(path), "w", format=container_format, options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps, options=options or {})
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         if gop:
@@ -195,6 +196,12 @@ def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps
 
 def webm_vp8(folder: Path) -> Path:
     return encode_clip(folder / "screen.webm", codec="libvpx")
+
+
+def browser_recording_webm(folder: Path) -> Path:
+    """Like a browser's MediaRecorder writes it: streamed, so no duration, no frame count and no seek index."""
+    return encode_clip(folder / "recording.webm", codec="libvpx", container_format="webm",
+                       container_options={"live": "1"})
 
 
 def webm_vp9(folder: Path) -> Path:
@@ -345,6 +352,7 @@ CORPUS: dict[str, Case] = {
     "jpeg_named_png": Case(jpeg_named_png, "image"),
     "webm_vp8": Case(webm_vp8, "video"),
     "webm_vp9": Case(webm_vp9, "video"),
+    "browser_recording_webm": Case(browser_recording_webm, "video"),
     "mkv_h264": Case(mkv_h264, "video"),
     "rotated_mp4": Case(rotated_mp4, "video"),
     "iphone_hevc_mov": Case(iphone_hevc_mov, "video"),
