@@ -135,6 +135,22 @@ def test_every_container_gives_the_frames_a_full_decode_gives(tmp_path, containe
     assert np.array_equal(ours.frames, np.stack([every_frame[i] for i in ours.metadata.frames_indices]))
 
 
+def test_a_seek_that_lands_past_its_frame_is_caught_and_the_frames_stay_right(tmp_path, monkeypatch):
+    from minicpm_demo.media import video
+
+    clip = encode_clip(tmp_path / "clip.ts", container_format="mpegts", size=(176, 144), seconds=12, fps=25, gop=25)
+    # pretend MPEG-TS seeks exactly, as indexed containers do: its seeks then land after the frames asked for
+    monkeypatch.setattr(video, "INDEXED_CONTAINERS", video.INDEXED_CONTAINERS | {"mpegts"})
+    landed_after = []
+    monkeypatch.setattr(video, "_LandedAfterTarget", type("Spy", (Exception,), {
+        "__init__": lambda self, *args: landed_after.append(True)}))
+    ours = media.sample_video(clip, sampler(max_num_frames=8))
+    assert landed_after, "a seek landed after its target and was caught"
+    with av.open(str(clip)) as container:
+        every_frame = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert np.array_equal(ours.frames, np.stack([every_frame[i] for i in ours.metadata.frames_indices]))
+
+
 def test_webm_without_frame_count_gets_duration_from_the_container(corpus):
     info = media.probe_video(corpus["webm_vp9"])
     assert info.total_frames == 20 and abs(info.duration - 2.0) < 0.15 and info.fps == 10

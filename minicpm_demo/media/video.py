@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -39,10 +39,11 @@ def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) ->
 # FFmpeg's demuxers for bare codec streams, which carry no container timing.
 RAW_STREAMS = {"h264", "hevc", "mpegvideo", "m4v", "obu", "vvc"}
 
-# Containers whose demuxer seeks through an index to the keyframe at or before a time. Others (MPEG-TS and
-# camcorders' M2TS, MPEG-PS/VOB, raw H.264/HEVC/MPEG streams) seek by guessing a byte offset and land after
-# it, or nowhere: those are decoded from the start, which always gives the right frames.
-SEEKABLE_CONTAINERS = {"mov", "mp4", "matroska", "webm", "avi", "flv", "asf", "ivf", "yuv4mpegpipe"}
+# Containers whose demuxer seeks through an index, landing on the keyframe at or before the time asked.
+# Others (MPEG-TS and camcorders' M2TS, MPEG-PS/VOB, NUT) guess a byte offset and may land a little after
+# it: they are sought a margin early and the landing is checked. Raw streams are never sought.
+INDEXED_CONTAINERS = {"mov", "mp4", "matroska", "webm", "avi", "flv", "asf", "ivf", "yuv4mpegpipe"}
+UNKNOWN_SPACING_SEEK_MARGIN_S = 3.0
 
 
 def _stream_info(container, name: str) -> VideoInfo:
@@ -177,14 +178,28 @@ class DecodePlan:
     seekable: bool  # else every run decodes from the start, never seeking
     keyframe_spacing: int  # frames between keyframes; 0 when unknown or irregular
     timestamps: bool  # frame i is the one shown at i / fps; else the i-th frame decoded
+    seek_margin_s: float = 0.0  # seek this much before a target: the demuxer may land after the time asked
+
+
+class _LandedAfterTarget(Exception):
+    """A seek landed past the frame it was for."""
 
 
 def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store):
-    """Decode one run of sorted targets; returns (last index decoded, its frame) or None if nothing decoded."""
+    """Decode one run of sorted targets; returns (last index decoded, its frame) or None if nothing decoded.
+    A run whose seek lands past its target is decoded again from the start, without seeking."""
+    try:
+        return _decode_run_as_planned(path, targets, fps, name, size, plan, store)
+    except _LandedAfterTarget:
+        return _decode_run_as_planned(path, targets, fps, name, size, replace(plan, seekable=False), store)
+
+
+def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store):
     import av
 
     spacing = plan.keyframe_spacing
-    seek_at = _plan_seeks(targets, spacing, overhead=SEEK_OVERHEAD_FRAMES) if plan.seekable else set()
+    overhead = SEEK_OVERHEAD_FRAMES + round(plan.seek_margin_s * fps)
+    seek_at = _plan_seeks(targets, spacing, overhead=overhead) if plan.seekable else set()
     with _open_container(path, name) as container:
         stream = container.streams.video[0]
         # Frame threading would refill its pipeline after every seek; the runs already use every core.
@@ -193,26 +208,35 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: Dec
         start = stream.start_time or 0
         frame_index = partial(_frame_index, start=start, time_base=time_base, fps=fps)
 
-        def seek_before(target: int) -> None:  # to the keyframe at or before the target
-            container.seek(int(start + target / fps / time_base), stream=stream, backward=True)
+        def seek_before(target: int, just_opened: bool = False) -> bool:
+            """Seek to the keyframe at or before the target; True when the landing must be checked (not when
+            reading from the very start, where the first frame is whatever it is)."""
+            seconds = max(0.0, target / fps - plan.seek_margin_s)
+            if seconds > 0 or not just_opened:  # a container just opened is at its start (a seek may overshoot)
+                container.seek(int(start + seconds / time_base), stream=stream, backward=True)
+            return seconds > 0
 
-        frames, current, last_frame = None, -1, None
+        frames, current, last_frame, check_landing = None, -1, None, False
         try:
             for position, target in enumerate(targets):
                 if frames is None or target in seek_at:
                     if plan.seekable:
-                        seek_before(target)
+                        check_landing = seek_before(target, just_opened=position == 0)
                         next_seeks = position + 1 == len(targets) or targets[position + 1] in seek_at
-                        if next_seeks and spacing and target % spacing == 0:
+                        if next_seeks and spacing and target % spacing == 0 and not plan.seek_margin_s:
                             keyframe = _decode_keyframe_alone(container, stream, frame_index, target)
                             if keyframe is not None:
                                 current, last_frame, frames = target, keyframe, None
                                 store(target, _upright(keyframe, size))
                                 continue
-                            seek_before(target)
+                            check_landing = seek_before(target)
                     frames = container.decode(stream)
                 for frame in frames:
                     index = frame_index(frame.pts) if plan.timestamps and frame.pts is not None else current + 1
+                    if check_landing:
+                        check_landing = False
+                        if index > target:
+                            raise _LandedAfterTarget
                     current, last_frame = index, frame
                     if index >= target:
                         # the frame shown at the target time (the next one when timestamps are irregular)
@@ -227,9 +251,15 @@ def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: Dec
 
 
 def _decode_plan(container, fps: float) -> DecodePlan:
-    seekable = not SEEKABLE_CONTAINERS.isdisjoint(container.format.name.split(","))
-    spacing = _keyframe_spacing(container, container.streams.video[0], fps) if seekable else 0
-    return DecodePlan(seekable=seekable, keyframe_spacing=spacing, timestamps=container.format.name not in RAW_STREAMS)
+    names = set(container.format.name.split(","))
+    if names & RAW_STREAMS:
+        return DecodePlan(seekable=False, keyframe_spacing=0, timestamps=False)
+    spacing = _keyframe_spacing(container, container.streams.video[0], fps)
+    if names & INDEXED_CONTAINERS:
+        return DecodePlan(seekable=True, keyframe_spacing=spacing, timestamps=True)
+    # Seek a keyframe interval and a second early (the landing is checked, and a miss decodes from the start).
+    margin = spacing / fps + 1.0 if spacing else UNKNOWN_SPACING_SEEK_MARGIN_S
+    return DecodePlan(seekable=True, keyframe_spacing=spacing, timestamps=True, seek_margin_s=margin)
 
 
 def _frame_index(pts: int, start: int, time_base: float, fps: float) -> int:
