@@ -318,10 +318,6 @@ def truncated_animated_webp(folder: Path) -> Path:
     return path
 
 
-def still_image_as_video(folder: Path) -> Path:
-    return webp(folder)
-
-
 @dataclass(frozen=True)
 class Case:
     build: Callable[[Path], Path]
@@ -368,7 +364,7 @@ CORPUS: dict[str, Case] = {
     "animated_webp_as_video": Case(animated_webp, "video"),
     "animated_png_as_video": Case(animated_png, "video"),
     "truncated_animated_webp_as_video": Case(truncated_animated_webp, "video", "not a video, or damaged"),
-    "still_image_as_video": Case(still_image_as_video, "video", "is a still image, not a video"),
+    "still_image_as_video": Case(webp, "video", "is a still image, not a video"),
     "video_as_image": Case(rotated_mp4, "image", "is a video, not an image. Ask about it in the Video tab"),
     "text_as_video": Case(text_as_png, "video", "no frames this demo can decode"),
 }

@@ -112,6 +112,13 @@ def test_a_still_image_in_the_video_tab_is_sent_to_the_image_tab(corpus):
         media.sample_video(corpus["rgba_png"], sampler())
 
 
+def assert_frames_of_a_full_decode(sampled, clip):
+    """The sampled frames are those at their indices when every frame of ``clip`` is decoded in order."""
+    with av.open(str(clip)) as container:
+        every_frame = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert np.array_equal(sampled.frames, np.stack([every_frame[i] for i in sampled.metadata.frames_indices]))
+
+
 @pytest.mark.parametrize("container_format,codec,suffix,options", [
     ("mpegts", "libx264", "ts", {}), ("mpegts", "libx264", "m2ts", {}), ("mpeg", "mpeg2video", "vob", {}),
     ("mpeg1video", "mpeg1video", "m1v", {}), ("flv", "flv", "flv", {}), ("avi", "mpeg4", "avi", {}),
@@ -130,9 +137,7 @@ def test_every_container_gives_the_frames_a_full_decode_gives(tmp_path, containe
     # containers that declare no frame count get it from the duration, which may leave out the last frame's
     assert abs(ours.metadata.total_num_frames - 300) <= 1 and len(set(ours.metadata.frames_indices)) == 8
     # transformers' PyAV reader breaks on containers that report no frame count, so decode every frame here
-    with av.open(str(clip)) as container:
-        every_frame = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    assert np.array_equal(ours.frames, np.stack([every_frame[i] for i in ours.metadata.frames_indices]))
+    assert_frames_of_a_full_decode(ours, clip)
 
 
 def test_a_seek_that_lands_past_its_frame_is_caught_and_the_frames_stay_right(tmp_path, monkeypatch):
@@ -146,9 +151,7 @@ def test_a_seek_that_lands_past_its_frame_is_caught_and_the_frames_stay_right(tm
         "__init__": lambda self, *args: landed_after.append(True)}))
     ours = media.sample_video(clip, sampler(max_num_frames=8))
     assert landed_after, "a seek landed after its target and was caught"
-    with av.open(str(clip)) as container:
-        every_frame = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    assert np.array_equal(ours.frames, np.stack([every_frame[i] for i in ours.metadata.frames_indices]))
+    assert_frames_of_a_full_decode(ours, clip)
 
 
 def test_webm_without_frame_count_gets_duration_from_the_container(corpus):

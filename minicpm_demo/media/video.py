@@ -29,7 +29,10 @@ class VideoInfo:
 @names_the_file
 def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> VideoInfo:
     """Duration, frame rate and frame count, from the stream or the container when the stream omits them."""
-    name = check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
+    return _probe(path, check_file(path, "video", limits.max_video_bytes, "--max-video-mb"), limits)
+
+
+def _probe(path, name: str, limits: MediaLimits) -> VideoInfo:
     with _open_container(path, name) as container:
         info = _stream_info(container, name)
     check_duration(name, info.duration, limits)
@@ -58,13 +61,15 @@ def _stream_info(container, name: str) -> VideoInfo:
     elif container.duration:
         duration = container.duration / 1_000_000
     total = int(stream.frames or 0)
-    if not total and fps and (container.format.name in RAW_STREAMS or not duration):
+    if not total and fps and (_demuxers(container) & RAW_STREAMS or not duration):
         # A raw stream (.h264, .hevc, .m1v) has no frame count, and at most a bit-rate guess of its length:
         # count its packets instead, one per frame (nothing is decoded).
         total = sum(1 for packet in container.demux(stream) if packet.size)
         duration = total / fps
     if total == 0 and duration and fps:
         total = int(round(duration * fps))
+    if not duration and total and fps:
+        duration = total / fps
     if not stream.width or not stream.height:
         raise _undecodable(name)
     if fps <= 0 or total <= 0 or duration <= 0:
@@ -111,7 +116,7 @@ def sample_video(
                              "(or send it as an image).")
         if format_name != "GIF":  # FFmpeg reads animated GIFs, but not animated WebP or PNG
             return sample_animation(path, name, indices_for, limits)
-    info = probe_video(path, limits)
+    info = _probe(path, name, limits)  # the file was checked above
     metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
                              width=info.width, height=info.height, video_backend="pyav")
     indices = sampled_indices(indices_for, metadata, name)
@@ -250,8 +255,13 @@ def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size
         return None if last_frame is None else (current, _upright(last_frame, size))
 
 
+def _demuxers(container) -> set[str]:
+    """The names FFmpeg gives the container's format ("mov,mp4,m4a,3gp,3g2,mj2" is one demuxer)."""
+    return set(container.format.name.split(","))
+
+
 def _decode_plan(container, fps: float) -> DecodePlan:
-    names = set(container.format.name.split(","))
+    names = _demuxers(container)
     if names & RAW_STREAMS:
         return DecodePlan(seekable=False, keyframe_spacing=0, timestamps=False)
     spacing = _keyframe_spacing(container, container.streams.video[0], fps)
