@@ -7,15 +7,21 @@ import re
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
-# Segments where a literal backslash-n is meaningful and must survive: fenced and inline code, and LaTeX
-# ($$…$$, $…$, \[…\], \(…\)) — e.g. "\nabla", "\neq", "\newline".
+# Inline $…$ math by Pandoc's rule, which tells it from prices: the opening $ is followed by a non-space, the
+# closing $ follows a non-space and is not followed by a digit. "costs $4.50 and $3.20" has no math in it.
+_DOLLAR_MATH = (r"(?<![\\$])\$(?![\s$])"
+                r"(?P<dollar_math>(?:\\.|[^$\\\n])*?(?:\\.|[^\s$\\]))"
+                r"\$(?![\d$])")
+
+# Code, and LaTeX ($$…$$, $…$, \[…\], \(…\)): where a literal backslash-n is meaningful and must survive
+# (e.g. "\nabla", "\neq", "\newline"), and where a $ is not the start of inline math.
 _PROTECTED = re.compile(
     r"```.*?(?:```|$)"
     r"|`[^`\n]*`"
     r"|\$\$.*?\$\$"
-    r"|(?<!\\)\$[^$\n]+?\$"
     r"|\\\[.*?\\\]"
-    r"|\\\(.*?\\\)",
+    r"|\\\(.*?\\\)"
+    r"|" + _DOLLAR_MATH,
     re.DOTALL,
 )
 
@@ -31,6 +37,22 @@ def normalize_response_text(text: str) -> str:
         position = match.end()
     pieces.append(text[position:].replace("\\n", "\n"))
     return "".join(pieces)
+
+
+def dollar_math_to_parens(text: str) -> str:
+    """Rewrite inline ``$…$`` math as ``\\(…\\)`` for display, leaving every other ``$`` as a literal character.
+
+    The chat window renders ``\\(…\\)`` but not single-dollar math: KaTeX pairs any two dollars, so a
+    receipt's "$4.50 and $3.20" would turn into italic math. Code and ``$$…$$`` blocks are left as they are.
+    """
+    if "$" not in text:
+        return text
+    return _PROTECTED.sub(_parens_if_dollar_math, text)
+
+
+def _parens_if_dollar_math(match: re.Match) -> str:
+    math = match.group("dollar_math")
+    return match.group(0) if math is None else f"\\({math}\\)"
 
 
 class ReasoningSplitter:

@@ -144,3 +144,18 @@ def test_video_tab_plays_an_animated_webp_and_points_a_still_image_to_the_image_
     expect(page.locator("#chatbot_video .user")).to_have_count(1)
     expect(page.locator("#chatbot_video .bot").last).to_contain_text("tokens/s")
     page.close()
+
+
+def test_prices_show_as_dollars_and_inline_math_is_typeset(browser, app):
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="en-US")
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page.locator("#input_image textarea").fill("Coffee $4.50 and cake $3.20: is that $x^2$ or $$\\frac{1}{2}$$?")
+    page.locator("#send_image").click()
+    question = page.locator("#chatbot_image .user").last
+    expect(question).to_contain_text("Coffee $4.50 and cake $3.20: is that", timeout=30_000)
+    expect(question.locator(".katex")).to_have_count(2)  # x² inline, ½ displayed; nothing between the prices
+    expect(question.locator(".katex-display")).to_have_count(1)
+    page.locator("#stop_image").click()
+    expect(page.locator("#chatbot_image .bot").last).to_contain_text("stopped", timeout=60_000)
+    page.close()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from minicpm_demo.text import ReasoningSplitter, normalize_response_text
+from minicpm_demo.text import ReasoningSplitter, dollar_math_to_parens, normalize_response_text
 
 
 def test_literal_backslash_n_becomes_a_newline():
@@ -12,6 +12,36 @@ def test_literal_backslash_n_becomes_a_newline():
 def test_code_and_latex_are_protected():
     text = "Use `print('a\\nb')` and $\\nabla f$ and $$\\neq$$\\nnext\n```\nx = '\\n'\n```"
     assert normalize_response_text(text) == "Use `print('a\\nb')` and $\\nabla f$ and $$\\neq$$\nnext\n```\nx = '\\n'\n```"
+
+
+def test_a_price_does_not_protect_a_backslash_n_after_it():
+    assert normalize_response_text("Coffee $4.50\\nCake $3.20") == "Coffee $4.50\nCake $3.20"
+
+
+@pytest.mark.parametrize("text", [
+    "The coffee costs $4.50 and the cake $3.20. Total: $7.70.",
+    "Tickets cost $5-$10 each.",
+    "price: $12 (was $15)",
+    "US$5 or $5",
+    "a $ b $ c",
+    "`echo $HOME $x$`",
+    "```\nA=$1; B=$2\n```",
+    "$$\\frac{1}{2}$$",
+    "escaped \\$5 and \\$6",
+])
+def test_dollars_that_are_not_inline_math_stay_as_they_are(text):
+    assert dollar_math_to_parens(text) == text
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Math: $x^2 + 1$ and $a$.", "Math: \\(x^2 + 1\\) and \\(a\\)."),
+    ("sum $\\sum_{i=1}^n i$, done", "sum \\(\\sum_{i=1}^n i\\), done"),
+    ("$$\\frac12$$ and $y$", "$$\\frac12$$ and \\(y\\)"),
+    ("It costs $5, so $p = 5$.", "It costs $5, so \\(p = 5\\)."),
+    ("$\\text{\\$5}$", "\\(\\text{\\$5}\\)"),
+])
+def test_inline_dollar_math_is_shown_in_parens(text, shown):
+    assert dollar_math_to_parens(text) == shown
 
 
 def test_text_without_escapes_is_untouched():

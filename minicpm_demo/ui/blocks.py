@@ -16,7 +16,7 @@ from minicpm_demo.ui import api
 from minicpm_demo.ui.errors import USER_ERRORS, user_error
 from minicpm_demo.ui.i18n import t
 from minicpm_demo.ui.pacing import QueuePacer
-from minicpm_demo.ui.render import to_chatbot
+from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +157,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
-                         feedback_options=None, latex_delimiters=[
-                             {"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False},
-                             {"left": "\\(", "right": "\\)", "display": False},
-                             {"left": "\\[", "right": "\\]", "display": True}])
+                         feedback_options=None, latex_delimiters=LATEX_DELIMITERS)
     box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
                                file_types=list(spec.file_types), file_count=spec.file_count, submit_btn=False,
                                elem_id=f"input_{key}")

@@ -5,10 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from minicpm_demo.chat import Conversation, Turn
-from minicpm_demo.text import normalize_response_text
+from minicpm_demo.text import dollar_math_to_parens, normalize_response_text
 
 STOPPED_MARK = "⏹ stopped"
 REASONING_TITLE = "💭 Reasoning"
+
+# No single-dollar delimiter: inline $…$ math arrives as \(…\) (see ``dollar_math_to_parens``), so a $ in a price
+# stays a dollar sign.
+LATEX_DELIMITERS = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "\\(", "right": "\\)", "display": False},
+    {"left": "\\[", "right": "\\]", "display": True},
+]
+
+
+def _display_text(text: str) -> str:
+    return dollar_math_to_parens(normalize_response_text(text))
 
 
 def format_stats(stats: dict[str, Any] | None) -> str:
@@ -28,9 +40,9 @@ def _assistant_messages(turn: Turn, streaming: bool) -> list[dict[str, Any]]:
     messages = []
     if turn.reasoning:
         still_thinking = streaming and not turn.reply
-        messages.append({"role": "assistant", "content": normalize_response_text(turn.reasoning),
+        messages.append({"role": "assistant", "content": _display_text(turn.reasoning),
                          "metadata": {"title": REASONING_TITLE, "status": "pending" if still_thinking else "done"}})
-    answer = normalize_response_text(turn.reply or "")
+    answer = _display_text(turn.reply or "")
     if turn.stopped:
         answer = f"{answer}\n\n*{STOPPED_MARK}*" if answer else f"*{STOPPED_MARK}*"
     stats = format_stats(turn.stats)
@@ -47,7 +59,7 @@ def to_chatbot(conversation: Conversation, streaming: bool = False) -> list[dict
         for attachment in turn.attachments:
             messages.append({"role": "user", "content": {"path": attachment.path}})
         if turn.text:
-            messages.append({"role": "user", "content": turn.text})
+            messages.append({"role": "user", "content": dollar_math_to_parens(turn.text)})
         is_last = index == len(conversation.turns) - 1
         if turn.reply is not None or (is_last and streaming):
             messages.extend(_assistant_messages(turn, streaming and is_last))
