@@ -69,6 +69,9 @@ OPTIONS: tuple[Option, ...] = (
            type=int),
     Option("--max-video-seconds", "MAX_VIDEO_SECONDS", int(MediaLimits.max_video_seconds),
            "Longest video accepted, seconds", type=int),
+    Option("--max-video-frames-mb", "MAX_VIDEO_FRAMES_MB", MediaLimits.max_video_frames_bytes // MB,
+           "Memory for one request's decoded video frames, MB: frames are scaled down to fit (the processor "
+           "needs about 3× more on top)", type=int),
 )
 
 
@@ -96,6 +99,7 @@ class AppConfig:
     max_image_mb: int
     max_video_mb: int
     max_video_seconds: int
+    max_video_frames_mb: int
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -109,7 +113,8 @@ class AppConfig:
     @property
     def media_limits(self) -> MediaLimits:
         return MediaLimits(max_image_bytes=self.max_image_mb * MB, max_video_bytes=self.max_video_mb * MB,
-                           max_video_seconds=float(self.max_video_seconds))
+                           max_video_seconds=float(self.max_video_seconds),
+                           max_video_frames_bytes=self.max_video_frames_mb * MB)
 
     def credentials(self) -> list[tuple[str, str]]:
         """(user, password) pairs from --auth and --auth-file; raises ValueError for a malformed entry."""
@@ -180,4 +185,7 @@ def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None =
         parser.error("--backend openai needs --api-base (env API_BASE), e.g. http://127.0.0.1:8000/v1")
     if values["update_ms"] < 0:
         parser.error(f"--update-ms (env UPDATE_MS) is {values['update_ms']}: use 0 (every token) or more")
+    for option in OPTIONS:
+        if option.flag.startswith("--max-") and values[_dest(option)] < 1:
+            parser.error(f"{option.flag} (env {option.env}) is {values[_dest(option)]}: use 1 or more")
     return AppConfig(**values)

@@ -38,6 +38,14 @@ def test_bad_env_values_are_refused(capsys):
     with pytest.raises(SystemExit):
         parse_config([], environ={"UPDATE_MS": "-1"})
     assert "--update-ms (env UPDATE_MS) is -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_config(["--max-video-frames-mb", "0"], environ={})
+    assert "--max-video-frames-mb (env MAX_VIDEO_FRAMES_MB) is 0: use 1 or more" in capsys.readouterr().err
+
+
+def test_media_limits_come_from_their_flags():
+    limits = parse_config(["--max-video-frames-mb", "300", "--max-video-seconds", "60"], environ={}).media_limits
+    assert limits.max_video_frames_bytes == 300 * 1024 * 1024 and limits.max_video_seconds == 60
 
 
 def test_every_option_is_in_the_readme_table():

@@ -223,3 +223,20 @@ def test_update_interval_batches_the_streamed_reply(engine, red_image):
     assert len(every_piece) > len(batched) == 2
     assert batched[0].turns[-1].reply and batched[0].turns[-1].stats is None
     assert batched[-1].turns[-1].reply == every_piece[-1].turns[-1].reply and batched[-1].turns[-1].stats
+
+
+def test_the_most_frames_the_settings_allow_are_answered_with_frames_scaled_to_the_memory_budget(
+        engine, tmp_path, monkeypatch):
+    from media_corpus import encode_clip
+
+    from minicpm_demo.media import MB, MediaLimits
+
+    clip = encode_clip(tmp_path / "clip.mp4", seconds=4, fps=8, size=(640, 360))
+    monkeypatch.setattr(engine, "limits", MediaLimits(max_video_frames_bytes=1 * MB))
+    settings = greedy("video", max_num_frames=256, stack_frames=8, max_new_tokens=5)
+    messages = Conversation().ask("What happens?", (Attachment(str(clip), "video"),)).to_messages()
+    _, answer, _, stats = collect(engine, messages, settings)
+    assert answer and stats.generated_tokens == 5
+    assert any(note.startswith("clip.mp4: frames scaled from 640×360 to ") and "to fit in 1 MB" in note
+               for note in stats.notes), stats.notes
+    assert "clip.mp4: 32 frames of 4 s" in stats.notes

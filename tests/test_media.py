@@ -14,7 +14,7 @@ from transformers.models.minicpmv4_6 import MiniCPMV4_6VideoProcessor
 from transformers.video_utils import read_video_pyav
 
 from minicpm_demo import media
-from minicpm_demo.media import MediaError, MediaLimits
+from minicpm_demo.media import MB, MediaError, MediaLimits
 
 VIDEO_PROCESSOR = MiniCPMV4_6VideoProcessor()
 
@@ -198,3 +198,29 @@ def test_frames_of_a_very_large_video_are_scaled_while_decoding(tmp_path):
     result = media.sample_video(clip, sampler(), MediaLimits(max_video_side=320))
     assert result.frames.shape[1:3] == (180, 320)
     assert "scaled from 640×360 to 320×180" in result.notes[0]
+
+
+@pytest.mark.parametrize("stack_frames", [1, 4])
+def test_frames_are_scaled_to_fit_the_frame_memory_budget(tmp_path, stack_frames):
+    clip = encode_clip(tmp_path / "clip.mp4", seconds=4, fps=8, size=(640, 360))
+    budget = 2 * MB  # about three full-size frames
+    result = media.sample_video(clip, sampler(stack_frames=stack_frames), MediaLimits(max_video_frames_bytes=budget))
+    frames = len(result.metadata.frames_indices)
+    assert result.frames.shape[0] == frames == 4 * stack_frames
+    assert result.frames.nbytes <= budget * 1.02
+    height, width = result.frames.shape[1:3]
+    assert width / height == pytest.approx(16 / 9, rel=0.02) and width < 640
+    assert result.notes == [f"clip.mp4: frames scaled from 640×360 to {width}×{height} to fit in 2 MB "
+                            "(--max-video-frames-mb)"]
+
+
+def test_an_animation_is_scaled_to_fit_the_frame_memory_budget(tmp_path):
+    from media_corpus import animated_webp
+
+    path = animated_webp(tmp_path)
+    whole = media.sample_video(path, sampler(), MediaLimits())
+    count, height, width = whole.frames.shape[:3]
+    budget = count * height * width * 3 // 4
+    result = media.sample_video(path, sampler(), MediaLimits(max_video_frames_bytes=budget))
+    assert result.frames.shape == (count, height // 2, width // 2, 3)
+    assert "fit in" in result.notes[0]

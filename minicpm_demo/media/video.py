@@ -120,9 +120,9 @@ def sample_video(
     metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
                              width=info.width, height=info.height, video_backend="pyav")
     indices = sampled_indices(indices_for, metadata, name)
-    size = scaled_size(info.width, info.height, limits)
+    size = scaled_size(info.width, info.height, len(indices), limits)
     frames, last_index = _decode_frames(path, indices, info.fps, name, size)
-    notes = scaling_notes(name, info.width, info.height, size)
+    notes = scaling_notes(name, info.width, info.height, len(indices), size, limits)
     if last_index < max(indices):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
         notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
