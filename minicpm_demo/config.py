@@ -72,6 +72,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-video-frames-mb", "MAX_VIDEO_FRAMES_MB", MediaLimits.max_video_frames_bytes // MB,
            "Memory for one request's decoded video frames, MB: frames are scaled down to fit (the processor "
            "needs about 3× more on top)", type=int),
+    Option("--max-images", "MAX_IMAGES", MediaLimits.max_images, "Most images in one conversation (every question "
+           "sends the earlier ones again)", type=int),
 )
 
 
@@ -100,6 +102,7 @@ class AppConfig:
     max_video_mb: int
     max_video_seconds: int
     max_video_frames_mb: int
+    max_images: int
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -114,7 +117,7 @@ class AppConfig:
     def media_limits(self) -> MediaLimits:
         return MediaLimits(max_image_bytes=self.max_image_mb * MB, max_video_bytes=self.max_video_mb * MB,
                            max_video_seconds=float(self.max_video_seconds),
-                           max_video_frames_bytes=self.max_video_frames_mb * MB)
+                           max_video_frames_bytes=self.max_video_frames_mb * MB, max_images=self.max_images)
 
     def credentials(self) -> list[tuple[str, str]]:
         """(user, password) pairs from --auth and --auth-file; raises ValueError for a malformed entry."""

@@ -210,6 +210,31 @@ def test_a_bad_upload_keeps_the_conversation(image_tab, red_image, tmp_path):
     assert len(session.conversation.turns) == 2
 
 
+def test_a_conversation_past_the_image_limit_is_told_to_start_anew_and_keeps_its_turns(
+        app, image_tab, red_image, monkeypatch):
+    from dataclasses import replace
+
+    import gradio as gr
+
+    from minicpm_demo.session import ChatSession
+
+    monkeypatch.setattr(app["engine"], "limits", replace(app["engine"].limits, max_images=2))
+    tab, values = image_tab
+    session, _ = run_turn(tab, values, ChatSession(), "First?", [red_image])
+    session, _ = run_turn(tab, values, session, "Second?", [red_image])
+    session, _, _ = tab.add_user_turn({"text": "Third?", "files": [str(red_image)]}, session)
+    stream = tab.respond(session, False, *values)
+    session, _, box = next(stream)
+    assert len(session.conversation.turns) == 2, "the two answered turns are kept"
+    assert box.value["text"] == "Third?" and len(box.value["files"]) == 1, "the question and its image go back"
+    with pytest.raises(gr.Error, match=r"This conversation has 3 images; this demo takes up to 2 .*Clear"):
+        next(stream)
+    session, _ = run_turn(tab, values, session, "About the first two?")
+    assert len(session.conversation.turns) == 3, "a question without a new image still works"
+    session, _ = run_turn(tab, values, ChatSession(), "Third?", [red_image])
+    assert session.conversation.turns[-1].stats is not None, "and so does a new conversation"
+
+
 # ---- launch without weights ---------------------------------------------------------------------
 
 def test_launch_without_weights_serves_the_page_and_explains(tmp_path):

@@ -224,3 +224,12 @@ def test_an_animation_is_scaled_to_fit_the_frame_memory_budget(tmp_path):
     result = media.sample_video(path, sampler(), MediaLimits(max_video_frames_bytes=budget))
     assert result.frames.shape == (count, height // 2, width // 2, 3)
     assert "fit in" in result.notes[0]
+
+
+def test_a_request_refuses_too_many_images_and_its_videos_share_the_frame_memory():
+    limits = MediaLimits(max_images=3, max_video_frames_bytes=900 * MB)
+    assert limits.for_request(images=3, videos=1) == limits
+    assert limits.for_request(images=0, videos=3).max_video_frames_bytes == 300 * MB
+    with pytest.raises(MediaError, match=r"^This conversation has 4 images; this demo takes up to 3 in one "
+                                         r"conversation.*raise --max-images\.$"):
+        limits.for_request(images=4, videos=0)

@@ -38,6 +38,13 @@ class Delta:
     stats: ReplyStats | None = None
 
 
+def media_counts(messages: list[dict[str, Any]]) -> tuple[int, int]:
+    """How many images and how many videos the model-card ``messages`` carry."""
+    kinds = [item["type"] for message in messages if not isinstance(message["content"], str)
+             for item in message["content"] if "path" in item]
+    return kinds.count("image"), kinds.count("video")
+
+
 class Engine(Protocol):
     def start_loading(self) -> None:
         """Begin getting ready (load weights, reach the server) without blocking the page."""

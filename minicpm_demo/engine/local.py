@@ -12,7 +12,7 @@ from typing import Any
 
 from minicpm_demo import loader
 from minicpm_demo.engine import gpu
-from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats
+from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats, media_counts
 from minicpm_demo.media import MediaLimits, describe_duration, load_image, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
@@ -92,6 +92,7 @@ class LocalEngine:
     def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[Any, list[str]]:
         """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call."""
         processor = self.ready_model().processor
+        limits = self.limits.for_request(*media_counts(messages))
         notes: list[str] = []
         video_metadata = []
         resolved = []
@@ -103,14 +104,14 @@ class LocalEngine:
             items = []
             for item in content:
                 if item["type"] == "image" and "path" in item:
-                    loaded_image = load_image(item["path"], self.limits)
+                    loaded_image = load_image(item["path"], limits)
                     notes.extend(loaded_image.notes)
                     items.append({"type": "image", "image": loaded_image.image})
                 elif item["type"] == "video" and "path" in item:
                     sampled = sample_video(item["path"], partial(
                         processor.video_processor.sample_frames,
                         max_num_frames=settings.max_num_frames, stack_frames=settings.stack_frames,
-                    ), self.limits)
+                    ), limits)
                     notes.extend(sampled.notes)
                     # how many frames the model saw, so the frame settings' effect is visible in the stats
                     notes.append(f"{os.path.basename(item['path'])}: {len(set(sampled.metadata.frames_indices))} "

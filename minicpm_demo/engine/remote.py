@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats
+from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats, media_counts
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
 from minicpm_demo.media import MediaLimits, detect_kind, load_image, probe_video, sample_video
 from minicpm_demo.settings import MODALITIES, Settings
@@ -165,7 +165,8 @@ class RemoteEngine:
         """The chat-completions request body for ``messages``, and notes on what could not be sent as asked."""
         profile = self.profile
         notes: list[str] = []
-        sent_messages = [self._message(message, settings, notes) for message in messages]
+        limits = self.limits.for_request(*media_counts(messages))
+        sent_messages = [self._message(message, settings, limits, notes) for message in messages]
         body: dict[str, Any] = {"model": self._model, "messages": sent_messages, "stream": True,
                                 "max_tokens": settings.max_new_tokens,
                                 "temperature": settings.temperature if settings.do_sample else 0.0}
@@ -196,7 +197,8 @@ class RemoteEngine:
                 notes.append(f"{name}={getattr(settings, name)} not applied: {reason}")
         return body, notes
 
-    def _message(self, message: dict[str, Any], settings: Settings, notes: list[str]) -> dict[str, Any]:
+    def _message(self, message: dict[str, Any], settings: Settings, limits: MediaLimits,
+                 notes: list[str]) -> dict[str, Any]:
         content = message["content"]
         if isinstance(content, str):
             return message
@@ -205,24 +207,25 @@ class RemoteEngine:
             if item["type"] == "text":
                 parts.append({"type": "text", "text": item["text"]})
             elif item["type"] == "image" and "path" in item:
-                loaded = load_image(item["path"], self.limits)
+                loaded = load_image(item["path"], limits)
                 notes.extend(loaded.notes)
                 parts.append({"type": "image_url", "image_url": {"url": _image_url(loaded.image)}})
             elif item["type"] == "video" and "path" in item:
-                parts.extend(self._video_parts(item["path"], settings, notes))
+                parts.extend(self._video_parts(item["path"], settings, limits, notes))
             else:
                 raise ValueError(f"cannot send a {item['type']!r} item to a model server")
         return {"role": message["role"], "content": parts}
 
-    def _video_parts(self, path: str, settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
+    def _video_parts(self, path: str, settings: Settings, limits: MediaLimits,
+                     notes: list[str]) -> list[dict[str, Any]]:
         name = os.path.basename(path)
         if self.profile.video_as == "url" and detect_kind(path) == "video":
-            probe_video(path, self.limits)  # size, duration and decodability: the same messages as locally
+            probe_video(path, limits)  # size, duration and decodability: the same messages as locally
             mime = mimetypes.guess_type(path)[0] or "video/mp4"
             with open(path, "rb") as file:
                 return [{"type": "video_url", "video_url": {"url": _data_url(file.read(), mime)}}]
         sampled = sample_video(path, partial(self._sampler().sample_frames, max_num_frames=settings.max_num_frames,
-                                             stack_frames=1), self.limits)
+                                             stack_frames=1), limits)
         notes.extend(sampled.notes)
         notes.append(f"{name}: sent as {len(sampled.frames)} frames ({self.profile.label} takes no video)")
         return [{"type": "image_url", "image_url": {"url": _frame_url(frame)}} for frame in sampled.frames]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import TypeVar
 
@@ -46,6 +46,20 @@ class MediaLimits:
     # (256 × 8 stacked = 2048) cannot exhaust the server's memory; the processor needs ~3× more on top.
     # 128 or 256 frames of 1080p fit unscaled.
     max_video_frames_bytes: int = 1600 * MB
+    # Images in one request, i.e. in one conversation: every question sends the earlier turns' images again.
+    # A 12-megapixel photo costs the processor ~100 MB, so 32 stay within a few GB.
+    max_images: int = 32
+
+    def for_request(self, images: int, videos: int) -> MediaLimits:
+        """The limits for each file of one request of ``images`` images and ``videos`` videos.
+
+        Refuses more images than ``max_images``; the videos share the frame memory.
+        """
+        if images > self.max_images:
+            raise MediaError(f"This conversation has {images} images; this demo takes up to {self.max_images} in "
+                             "one conversation, as every question sends all of them to the model again. Start a new "
+                             "conversation (Clear) with fewer, or raise --max-images.")
+        return replace(self, max_video_frames_bytes=self.max_video_frames_bytes // videos) if videos > 1 else self
 
 
 def describe_duration(seconds: float) -> str:
