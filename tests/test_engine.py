@@ -240,3 +240,23 @@ def test_the_most_frames_the_settings_allow_are_answered_with_frames_scaled_to_t
     assert any(note.startswith("clip.mp4: frames scaled from 640×360 to ") and "to fit in 1 MB" in note
                for note in stats.notes), stats.notes
     assert "clip.mp4: 32 frames of 4 s" in stats.notes
+
+
+def test_running_out_of_device_memory_tells_the_user_what_to_send_instead(engine, red_image, monkeypatch):
+    from minicpm_demo.settings import SettingsError
+
+    model = engine.ready_model().model
+    real_generate = model.generate
+
+    def out_of_memory(**kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(model, "generate", out_of_memory)
+    messages = Conversation().ask("What is it?", (Attachment(str(red_image), "image"),)).to_messages()
+    with pytest.raises(SettingsError, match=r"^The GPU ran out of memory for this request \(\d+ prompt tokens\)\. "
+                                            r"Send less at once: a lower max_slice_nums"):
+        collect(engine, messages, greedy("image", max_new_tokens=3))
+    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    monkeypatch.setattr(model, "generate", real_generate)
+    _, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=3))
+    assert answer and stats.generated_tokens == 3

@@ -73,7 +73,10 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
 
     loaded = loader.load(spec)
     stop_event = stop_event or threading.Event()
-    inputs = inputs.to(loaded.model.device)
+    try:
+        inputs = inputs.to(loaded.model.device)
+    except torch.OutOfMemoryError:
+        raise _out_of_memory(inputs) from None
     streamer = TextIteratorStreamer(loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
     result: dict[str, Any] = {}
 
@@ -93,6 +96,9 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
     try:
         yield from streamer
         worker.join()
+        if isinstance(result.get("error"), torch.OutOfMemoryError):
+            del result["error"]  # its traceback holds the request's tensors: drop them before freeing the cache
+            raise _out_of_memory(inputs)
         if "error" in result:
             raise result["error"]
         yield GenerationDone(int(result["output"].shape[1]) - int(inputs["input_ids"].shape[1]))
@@ -100,6 +106,18 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
         # Reached on normal end, on error, and when the consumer closes us (Stop).
         stop_event.set()
         worker.join(timeout=30)
+
+
+def _out_of_memory(inputs: Any) -> SettingsError:
+    """What to tell the user when the device ran out of memory, after returning the request's memory."""
+    import torch
+
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+    return SettingsError(
+        f"The GPU ran out of memory for this request ({int(inputs['input_ids'].shape[1])} prompt tokens). Send less "
+        "at once: a lower max_slice_nums or max_num_frames, stack_frames 1, 16x instead of 4x — or start a new "
+        "conversation (Clear), as every question sends the earlier turns' images and videos again.")
 
 
 def _on_zero_gpu() -> bool:
