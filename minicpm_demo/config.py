@@ -71,7 +71,7 @@ OPTIONS: tuple[Option, ...] = (
            "Longest video accepted, seconds", type=int),
     Option("--max-video-frames-mb", "MAX_VIDEO_FRAMES_MB", MediaLimits.max_video_frames_bytes // MB,
            "Memory for one request's decoded video frames, MB: frames are scaled down to fit (the processor "
-           "needs about 3× more on top)", type=int),
+           "needs about twice as much again)", type=int),
     Option("--max-images", "MAX_IMAGES", MediaLimits.max_images, "Most images in one conversation (every question "
            "sends the earlier ones again)", type=int),
 )

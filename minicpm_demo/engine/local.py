@@ -91,6 +91,8 @@ class LocalEngine:
     # ---- one request ---------------------------------------------------------------------------
     def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[Any, list[str]]:
         """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call."""
+        import torch  # imported by the loader by now; not at module level, so the page is served before it
+
         processor = self.ready_model().processor
         limits = self.limits.for_request(*media_counts(messages))
         notes: list[str] = []
@@ -117,7 +119,10 @@ class LocalEngine:
                     notes.append(f"{os.path.basename(item['path'])}: {len(set(sampled.metadata.frames_indices))} "
                                  f"frames of {describe_duration(sampled.metadata.duration)}")
                     video_metadata.append(sampled.metadata)
-                    items.append({"type": "video", "video": sampled.frames})
+                    # Channels-first view: the processor takes it as it is, where it would copy an (N, H, W, 3)
+                    # array into that layout first (same inputs; 0.58 -> 0.26 s for 60 frames of 720p).
+                    frames = torch.from_numpy(sampled.frames).permute(0, 3, 1, 2)
+                    items.append({"type": "video", "video": frames})
                 else:
                     items.append(item)
             resolved.append({**message, "content": items})

@@ -43,7 +43,7 @@ class MediaLimits:
     # Sampled frames wider than this are scaled down while decoding, so 128 frames of a 4K video stay ~1 GB.
     max_video_side: int = 1920
     # One request's decoded frames (RGB) are scaled down to fit in this, so the most frames the settings allow
-    # (256 × 8 stacked = 2048) cannot exhaust the server's memory; the processor needs ~3× more on top.
+    # (256 × 8 stacked = 2048) cannot exhaust the server's memory; the processor needs ~2× as much again.
     # 128 or 256 frames of 1080p fit unscaled.
     max_video_frames_bytes: int = 1600 * MB
     # Images in one request, i.e. in one conversation: every question sends the earlier turns' images again.
