@@ -13,7 +13,7 @@ from typing import Any
 from minicpm_demo import loader
 from minicpm_demo.engine import gpu
 from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats, media_counts
-from minicpm_demo.media import MediaLimits, describe_duration, load_image, sample_video
+from minicpm_demo.media import MediaLimits, describe_duration, load_image, load_readers, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -50,6 +50,7 @@ class LocalEngine:
     def _load(self) -> None:
         try:
             self._loaded = loader.load(self.spec, progress=self._set_progress)
+            load_readers()
         except loader.LoaderError as error:
             self._error = str(error)
             log.error("model not loaded: %s", error)
