@@ -260,3 +260,24 @@ def test_running_out_of_device_memory_tells_the_user_what_to_send_instead(engine
     monkeypatch.setattr(model, "generate", real_generate)
     _, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=3))
     assert answer and stats.generated_tokens == 3
+
+
+def test_stop_during_the_prompt_pass_ends_it_between_two_layers(engine, red_image):
+    model = engine.ready_model().model
+    stop = threading.Event()
+    language_model_layers_run = []
+    # The user presses Stop while the vision tower runs (on a CPU, the prompt's pass can take minutes).
+    pressed = model.model.vision_tower.encoder.layers[0].register_forward_hook(lambda *args: stop.set())
+    counted = model.model.language_model.layers[0].register_forward_pre_hook(
+        lambda *args: language_model_layers_run.append(1))
+    messages = Conversation().ask("Describe it.", (Attachment(str(red_image), "image"),)).to_messages()
+    try:
+        deltas, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=50), stop)
+    finally:
+        pressed.remove()
+        counted.remove()
+    assert language_model_layers_run == [], "the pass ended inside the vision tower"
+    assert stats.stopped and answer == ""
+    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    _, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=3))
+    assert answer and stats.generated_tokens == 3 and not stats.stopped

@@ -38,6 +38,38 @@ class _StopOnEvent:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+class _Stopped(Exception):
+    """Raised inside a forward pass once its request's stop event is set."""
+
+
+# The stop event of the request whose ``generate`` runs in this thread (each request has its own thread).
+_this_thread = threading.local()
+
+
+def _raise_if_stopped(module, args) -> None:
+    event = getattr(_this_thread, "stop_event", None)
+    if event is not None and event.is_set():
+        raise _Stopped
+
+
+def _make_stoppable_mid_pass(model) -> None:
+    """Let Stop end a forward pass between two layers, not only after a token.
+
+    A ``StoppingCriteria`` is consulted once per token, after the pass: on a CPU the prompt's pass (vision tower
+    and prefill) takes from seconds to minutes, and Stop would wait for all of it. A check before each layer of
+    every stack (vision encoder, language model) costs ~1 µs a layer.
+    """
+    if getattr(model, "_stops_mid_pass", False):
+        return
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList):
+            for layer in module:
+                layer.register_forward_pre_hook(_raise_if_stopped)
+    model._stops_mid_pass = True
+
+
 def estimate_gpu_seconds(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
                          stop_event: threading.Event | None = None) -> int:
     """GPU seconds to reserve for one reply: fixed start-up, prefill of the prompt (visual tokens included:
@@ -80,13 +112,18 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
     streamer = TextIteratorStreamer(loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
     result: dict[str, Any] = {}
 
+    _make_stoppable_mid_pass(loaded.model)
+
     def generate() -> None:
+        _this_thread.stop_event = stop_event
         try:
             with torch.inference_mode():
                 result["output"] = loaded.model.generate(
                     **inputs, **generate_kwargs, streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop_event)]),
                 )
+        except _Stopped:  # Stop pressed during a forward pass: the reply ends with what was streamed
+            streamer.end()
         except BaseException as error:  # re-raised in the consumer below
             result["error"] = error
             streamer.end()
@@ -101,7 +138,8 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
             raise _out_of_memory(inputs)
         if "error" in result:
             raise result["error"]
-        yield GenerationDone(int(result["output"].shape[1]) - int(inputs["input_ids"].shape[1]))
+        if "output" in result:  # not when stopped mid-pass: then the consumer's own count of pieces stands
+            yield GenerationDone(int(result["output"].shape[1]) - int(inputs["input_ids"].shape[1]))
     finally:
         # Reached on normal end, on error, and when the consumer closes us (Stop).
         stop_event.set()
