@@ -159,3 +159,14 @@ def test_prices_show_as_dollars_and_inline_math_is_typeset(browser, app):
     page.locator("#stop_image").click()
     expect(page.locator("#chatbot_image .bot").last).to_contain_text("stopped", timeout=60_000)
     page.close()
+
+
+@pytest.mark.parametrize(("width", "lines"), [(1280, 1), (390, 2)])
+def test_the_chat_buttons_take_one_line_on_a_desktop_and_two_on_a_phone(browser, app, width, lines):
+    page = browser.new_page(viewport={"width": width, "height": 900}, locale="en-US")
+    page.goto(app["url"])
+    expect(page.locator("#send_image")).to_be_visible(timeout=60_000)
+    tops = {round(page.locator(f"#{name}_image").bounding_box()["y"])
+            for name in ("send", "stop", "regenerate", "undo", "clear")}
+    assert len(tops) == lines, tops
+    page.close()

@@ -161,12 +161,15 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
                                file_types=list(spec.file_types), file_count=spec.file_count, submit_btn=False,
                                elem_id=f"input_{key}")
+    # One line of five buttons; on a phone two lines (send/stop, then the rest), not five.
     with gr.Row():
-        send = gr.Button(t("send"), variant="primary", elem_id=f"send_{key}")
-        stop = gr.Button(t("stop"), variant="stop", elem_id=f"stop_{key}")
-        regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}")
-        undo = gr.Button(t("undo"), elem_id=f"undo_{key}")
-        clear = gr.Button(t("clear"), elem_id=f"clear_{key}")
+        with gr.Column(scale=2, min_width=160), gr.Row():
+            send = gr.Button(t("send"), variant="primary", elem_id=f"send_{key}", min_width=56)
+            stop = gr.Button(t("stop"), variant="stop", elem_id=f"stop_{key}", min_width=56)
+        with gr.Column(scale=3, min_width=240), gr.Row():
+            regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}", min_width=100)
+            undo = gr.Button(t("undo"), elem_id=f"undo_{key}", min_width=56)
+            clear = gr.Button(t("clear"), elem_id=f"clear_{key}", min_width=56)
     unsupported = engine.unsupported_settings()
     thinking = _setting_control("enable_thinking", defaults.enable_thinking, f"thinking_{key}", unsupported)
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
