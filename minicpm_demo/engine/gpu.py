@@ -57,7 +57,7 @@ def _make_stoppable_mid_pass(model) -> None:
 
     A ``StoppingCriteria`` is consulted once per token, after the pass: on a CPU the prompt's pass (vision tower
     and prefill) takes from seconds to minutes, and Stop would wait for all of it. A check before each layer of
-    every stack (vision encoder, language model) costs ~1 µs a layer.
+    every stack (vision encoder, language model) costs ~2 µs a layer (~50 µs a token for the 24 text layers).
     """
     if getattr(model, "_stops_mid_pass", False):
         return
