@@ -10,7 +10,7 @@ from PIL import Image
 
 from minicpm_demo.media.images import opened_picture, to_rgb
 from minicpm_demo.media.limits import MediaLimits, check_duration
-from minicpm_demo.media.sampling import SampledVideo, sampled_indices, scaled_size, scaling_notes
+from minicpm_demo.media.sampling import SampledVideo, decoded_size, sampled_indices
 
 # Browsers play GIF/WebP/PNG animation frames that declare 0–10 ms for 100 ms; so do we.
 SHORTEST_ANIMATION_FRAME_MS = 10
@@ -41,7 +41,7 @@ def sample_animation(path, name: str, indices_for: Callable[[object], Sequence[i
         metadata = VideoMetadata(total_num_frames=len(starts), fps=fps, duration=elapsed, width=width,
                                  height=height, video_backend="pillow")
         indices = sampled_indices(indices_for, metadata, name)
-        size = scaled_size(width, height, len(indices), limits)
+        size, notes = decoded_size(name, width, height, len(indices), limits)
         # a small tolerance, so that the start of frame i, summed from durations, counts as time i / fps
         shown = {index: bisect.bisect_right(starts, index / fps + 1e-6) - 1 for index in set(indices)}
         pictures: dict[int, np.ndarray] = {}
@@ -51,4 +51,4 @@ def sample_animation(path, name: str, indices_for: Callable[[object], Sequence[i
             pictures[number] = np.asarray(picture.resize(size, Image.Resampling.BILINEAR) if size else picture)
     metadata.frames_indices = indices
     return SampledVideo(frames=np.stack([pictures[shown[index]] for index in indices]), metadata=metadata,
-                        notes=scaling_notes(name, width, height, len(indices), size, limits))
+                        notes=notes)

@@ -25,28 +25,20 @@ def sampled_indices(indices_for: Callable[[object], Sequence[int]], metadata, na
     return indices
 
 
-def scaled_size(width: int, height: int, frame_count: int, limits: MediaLimits) -> tuple[int, int] | None:
-    """The frame size to decode to, or None for the video's own.
+def decoded_size(name: str, width: int, height: int, frame_count: int,
+                 limits: MediaLimits) -> tuple[tuple[int, int] | None, list[str]]:
+    """The frame size to decode to (None for the video's own) and the note that says why it is smaller.
 
     Frames are scaled down when wider than ``max_video_side`` or when ``frame_count`` of them would not fit
     in ``max_video_frames_bytes``.
     """
-    scale = min(_scales(width, height, frame_count, limits))
-    return (max(2, round(width * scale)), max(2, round(height * scale))) if scale < 1 else None
-
-
-def scaling_notes(name: str, width: int, height: int, frame_count: int, size: tuple[int, int] | None,
-                  limits: MediaLimits) -> list[str]:
-    if not size:
-        return []
+    side_scale = limits.max_video_side / max(width, height)
+    memory_scale = math.sqrt(limits.max_video_frames_bytes / (max(1, frame_count) * width * height * 3))
+    scale = min(side_scale, memory_scale)
+    if scale >= 1:
+        return None, []
+    size = (max(2, round(width * scale)), max(2, round(height * scale)))
     note = f"{name}: frames scaled from {width}×{height} to {size[0]}×{size[1]}"
-    side_scale, memory_scale = _scales(width, height, frame_count, limits)
     if memory_scale < side_scale:
         note += f" to fit in {limits.max_video_frames_bytes // MB} MB (--max-video-frames-mb)"
-    return [note]
-
-
-def _scales(width: int, height: int, frame_count: int, limits: MediaLimits) -> tuple[float, float]:
-    """The scale that meets ``max_video_side`` and the one that meets ``max_video_frames_bytes``."""
-    return (limits.max_video_side / max(width, height),
-            math.sqrt(limits.max_video_frames_bytes / (max(1, frame_count) * width * height * 3)))
+    return size, [note]

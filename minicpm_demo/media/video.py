@@ -14,7 +14,7 @@ import numpy as np
 from minicpm_demo.media.animation import sample_animation
 from minicpm_demo.media.kinds import picture_format
 from minicpm_demo.media.limits import MediaError, MediaLimits, check_duration, check_file, names_the_file
-from minicpm_demo.media.sampling import SampledVideo, sampled_indices, scaled_size, scaling_notes
+from minicpm_demo.media.sampling import SampledVideo, decoded_size, sampled_indices
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,8 @@ def sample_video(
     metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
                              width=info.width, height=info.height, video_backend="pyav")
     indices = sampled_indices(indices_for, metadata, name)
-    size = scaled_size(info.width, info.height, len(indices), limits)
+    size, notes = decoded_size(name, info.width, info.height, len(indices), limits)
     frames, last_index = _decode_frames(path, indices, info.fps, name, size)
-    notes = scaling_notes(name, info.width, info.height, len(indices), size, limits)
     if last_index < max(indices):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
         notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
