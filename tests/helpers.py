@@ -6,11 +6,17 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate_threads_alive() -> bool:
+    """Whether a ``generate`` worker thread (engine/gpu.py) is still running."""
+    return any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
 
 
 def free_port() -> int:

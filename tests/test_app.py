@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
-from helpers import fetch, start_app_without_weights, wait_for
+from helpers import fetch, generate_threads_alive, start_app_without_weights, wait_for
 
 GREEDY = {"do_sample": False}
 
@@ -23,10 +23,6 @@ def chat(client, text, files=(), modality="image", history=None, settings=None):
                         api_name="/chat")
     updates = list(job)
     return updates, updates[-1]
-
-
-def generate_threads_alive() -> bool:
-    return any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
 
 
 def test_only_chat_is_public(client):

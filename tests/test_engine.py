@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 import torch
+from helpers import generate_threads_alive
 from PIL import Image
 
 from minicpm_demo.chat import Attachment, Conversation
@@ -156,7 +157,7 @@ def test_stop_event_ends_generation_in_the_worker(engine, red_image):
     stats = pieces[-1].stats
     assert stats.stopped
     assert stats.generated_tokens < 50
-    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    assert not generate_threads_alive()
 
 
 def test_closing_the_stream_stops_generation(engine, red_image):
@@ -169,7 +170,7 @@ def test_closing_the_stream_stops_generation(engine, red_image):
     started = time.perf_counter()
     stream.close()
     assert time.perf_counter() - started < 5
-    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    assert not generate_threads_alive()
 
 
 def test_follow_up_question_about_the_first_image(engine, red_image):
@@ -256,7 +257,7 @@ def test_running_out_of_device_memory_tells_the_user_what_to_send_instead(engine
     with pytest.raises(SettingsError, match=r"^The GPU ran out of memory for this request \(\d+ prompt tokens\)\. "
                                             r"Send less at once: a lower max_slice_nums"):
         collect(engine, messages, greedy("image", max_new_tokens=3))
-    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    assert not generate_threads_alive()
     monkeypatch.setattr(model, "generate", real_generate)
     _, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=3))
     assert answer and stats.generated_tokens == 3
@@ -278,6 +279,6 @@ def test_stop_during_the_prompt_pass_ends_it_between_two_layers(engine, red_imag
         counted.remove()
     assert language_model_layers_run == [], "the pass ended inside the vision tower"
     assert stats.stopped and answer == ""
-    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    assert not generate_threads_alive()
     _, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=3))
     assert answer and stats.generated_tokens == 3 and not stats.stopped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from helpers import generate_threads_alive
 
 from minicpm_demo.chat import Attachment, Conversation
 from minicpm_demo.engine import gpu
@@ -52,7 +53,7 @@ def test_closing_the_generator_without_an_event_stops_generate(engine, red_image
     pieces = gpu.generate_pieces(engine.spec, inputs, kwargs)
     assert isinstance(next(pieces), str) and isinstance(next(pieces), str)
     pieces.close()
-    assert not any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
+    assert not generate_threads_alive()
 
 
 def test_outside_a_space_the_decorator_changes_nothing():
