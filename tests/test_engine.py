@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -281,4 +282,36 @@ def test_stop_during_the_prompt_pass_ends_it_between_two_layers(engine, red_imag
     assert stats.stopped and answer == ""
     assert not generate_threads_alive()
     _, answer, _, stats = collect(engine, messages, greedy("image", max_new_tokens=3))
+    assert answer and stats.generated_tokens == 3 and not stats.stopped
+
+
+def test_stop_while_a_video_is_decoded_ends_the_reply_before_the_model_runs(engine, short_video, monkeypatch):
+    from minicpm_demo.media import video
+
+    model = engine.ready_model().model
+    stop = threading.Event()
+    real_upright = video._upright
+    frames_kept = []
+
+    def press_stop_after_the_first_frame(frame, size):
+        stop.set()
+        frames_kept.append(1)
+        return real_upright(frame, size)
+
+    monkeypatch.setattr(video, "_upright", press_stop_after_the_first_frame)
+    vision_layers_run = []
+    counted = model.model.vision_tower.encoder.layers[0].register_forward_pre_hook(
+        lambda *args: vision_layers_run.append(1))
+    messages = Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages()
+    try:
+        deltas, answer, _, stats = collect(engine, messages, greedy("video", stack_frames=3, max_new_tokens=20), stop)
+    finally:
+        counted.remove()
+    # 12 frames sampled (4 s, 3 a second): each decoding thread stopped after its first
+    assert len(frames_kept) <= min(os.cpu_count(), 4) < 12
+    assert vision_layers_run == [] and answer == "" and len(deltas) == 1
+    assert stats.stopped and stats.generated_tokens == 0 and stats.notes == ("before the model ran",)
+    assert not generate_threads_alive()
+    monkeypatch.setattr(video, "_upright", real_upright)
+    _, answer, _, stats = collect(engine, messages, greedy("video", max_new_tokens=3))
     assert answer and stats.generated_tokens == 3 and not stats.stopped

@@ -233,3 +233,18 @@ def test_a_request_refuses_too_many_images_and_its_videos_share_the_frame_memory
     with pytest.raises(MediaError, match=r"^This conversation has 4 images; this demo takes up to 3 in one "
                                          r"conversation.*raise --max-images\.$"):
         limits.for_request(images=4, videos=0)
+
+
+def test_decoding_stops_within_a_frame_of_being_cancelled_and_the_next_video_is_read(tmp_path):
+    clip = encode_clip(tmp_path / "clip.mp4", size=(176, 144), seconds=12, fps=25, gop=250)
+    checks = []
+
+    def cancelled_after_five_frames() -> bool:  # the user presses Stop while the video is decoded
+        checks.append(1)
+        return len(checks) > 5
+
+    with pytest.raises(media.Cancelled):
+        media.sample_video(clip, sampler(max_num_frames=12, stack_frames=3), cancelled=cancelled_after_five_frames)
+    # 300 frames to decode (keyframes 10 s apart): each decoding thread stops at its next frame
+    assert len(checks) <= 5 + os.cpu_count() + 4
+    assert len(media.sample_video(clip, sampler(max_num_frames=12, stack_frames=3)).frames) == 36

@@ -204,3 +204,17 @@ def test_server_kind_is_detected_from_the_model_listing():
     assert detect_server({"data": [{"id": "m", "owned_by": "local", "status": {"value": "loaded"}}]}) == "transformers"
     assert detect_server({"data": [{"id": "gpt", "owned_by": "openai"}]}) == "openai"
     assert set(PROFILES) == {"vllm", "sglang", "llama.cpp", "transformers", "openai"}
+
+
+def test_stop_while_a_video_is_decoded_sends_nothing_to_the_server(short_video, monkeypatch):
+    from minicpm_demo.media import video
+
+    engine = RemoteEngine(RemoteSpec(api_base=f"http://127.0.0.1:{free_port()}/v1", served_model="m", server="openai"))
+    engine._model, engine._connected = "m", True  # a request would fail: nothing listens there
+    stop = threading.Event()
+    real_upright = video._upright
+    monkeypatch.setattr(video, "_upright", lambda frame, size: (stop.set(), real_upright(frame, size))[1])
+    messages = [{"role": "user", "content": [{"type": "video", "path": str(short_video)},
+                                             {"type": "text", "text": "What happens?"}]}]
+    deltas = list(engine.stream(messages, Settings.for_modality("video", max_new_tokens=4), stop))
+    assert len(deltas) == 1 and deltas[0].stats.stopped and deltas[0].stats.notes == ("before the model ran",)

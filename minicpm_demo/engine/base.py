@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -27,6 +28,13 @@ class ReplyStats:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def stopped_before_the_model(started: float) -> ReplyStats:
+    """The stats of a reply stopped while its media was read (or before), so the model never ran."""
+    elapsed = time.perf_counter() - started
+    return ReplyStats(prompt_tokens=0, visual_tokens=None, generated_tokens=0, ttft_s=elapsed, tokens_per_s=0.0,
+                      total_s=elapsed, stopped=True, notes=("before the model ran",))
 
 
 @dataclass(frozen=True)

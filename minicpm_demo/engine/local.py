@@ -6,14 +6,21 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 from minicpm_demo import loader
 from minicpm_demo.engine import gpu
-from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats, media_counts
-from minicpm_demo.media import MediaLimits, describe_duration, load_image, load_readers, sample_video
+from minicpm_demo.engine.base import (
+    Delta,
+    EngineNotReady,
+    EngineStatus,
+    ReplyStats,
+    media_counts,
+    stopped_before_the_model,
+)
+from minicpm_demo.media import Cancelled, MediaLimits, describe_duration, load_image, load_readers, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -90,8 +97,11 @@ class LocalEngine:
         return {}  # the card's own processor and generate take every setting
 
     # ---- one request ---------------------------------------------------------------------------
-    def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[Any, list[str]]:
-        """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call."""
+    def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings,
+                       cancelled: Callable[[], bool] = lambda: False) -> tuple[Any, list[str]]:
+        """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call.
+
+        Raises ``media.Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         import torch  # imported by the loader by now; not at module level, so the page is served before it
 
         processor = self.ready_model().processor
@@ -114,7 +124,7 @@ class LocalEngine:
                     sampled = sample_video(item["path"], partial(
                         processor.video_processor.sample_frames,
                         max_num_frames=settings.max_num_frames, stack_frames=settings.stack_frames,
-                    ), limits)
+                    ), limits, cancelled)
                     notes.extend(sampled.notes)
                     # how many frames the model saw, so the frame settings' effect is visible in the stats
                     notes.append(f"{os.path.basename(item['path'])}: {len(set(sampled.metadata.frames_indices))} "
@@ -147,7 +157,13 @@ class LocalEngine:
                stop_event: threading.Event) -> Iterator[Delta]:
         started = time.perf_counter()
         loaded = self.ready_model()
-        inputs, notes = self.prepare_inputs(messages, settings)
+        try:
+            inputs, notes = self.prepare_inputs(messages, settings, stop_event.is_set)
+        except Cancelled:  # Stop pressed while a video was decoded (seconds for a long one at high settings)
+            inputs = None
+        if inputs is None or stop_event.is_set():
+            yield Delta(stats=stopped_before_the_model(started))
+            return
         input_ids = inputs["input_ids"]
         config = loaded.model.config
         visual_tokens = int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum())

@@ -14,14 +14,21 @@ import mimetypes
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from minicpm_demo.engine.base import Delta, EngineNotReady, EngineStatus, ReplyStats, media_counts
+from minicpm_demo.engine.base import (
+    Delta,
+    EngineNotReady,
+    EngineStatus,
+    ReplyStats,
+    media_counts,
+    stopped_before_the_model,
+)
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
-from minicpm_demo.media import MediaLimits, detect_kind, load_image, probe_video, sample_video
+from minicpm_demo.media import Cancelled, MediaLimits, detect_kind, load_image, probe_video, sample_video
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -161,12 +168,14 @@ class RemoteEngine:
         return self._model
 
     # ---- one request ---------------------------------------------------------------------------
-    def build_request(self, messages: list[dict[str, Any]], settings: Settings) -> tuple[dict[str, Any], list[str]]:
-        """The chat-completions request body for ``messages``, and notes on what could not be sent as asked."""
+    def build_request(self, messages: list[dict[str, Any]], settings: Settings,
+                      cancelled: Callable[[], bool] = lambda: False) -> tuple[dict[str, Any], list[str]]:
+        """The chat-completions request body for ``messages``, and notes on what could not be sent as asked.
+        Raises ``media.Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         profile = self.profile
         notes: list[str] = []
         limits = self.limits.for_request(*media_counts(messages))
-        sent_messages = [self._message(message, settings, limits, notes) for message in messages]
+        sent_messages = [self._message(message, settings, limits, notes, cancelled) for message in messages]
         body: dict[str, Any] = {"model": self._model, "messages": sent_messages, "stream": True,
                                 "max_tokens": settings.max_new_tokens,
                                 "temperature": settings.temperature if settings.do_sample else 0.0}
@@ -198,7 +207,7 @@ class RemoteEngine:
         return body, notes
 
     def _message(self, message: dict[str, Any], settings: Settings, limits: MediaLimits,
-                 notes: list[str]) -> dict[str, Any]:
+                 notes: list[str], cancelled: Callable[[], bool]) -> dict[str, Any]:
         content = message["content"]
         if isinstance(content, str):
             return message
@@ -211,13 +220,13 @@ class RemoteEngine:
                 notes.extend(loaded.notes)
                 parts.append({"type": "image_url", "image_url": {"url": _image_url(loaded.image)}})
             elif item["type"] == "video" and "path" in item:
-                parts.extend(self._video_parts(item["path"], settings, limits, notes))
+                parts.extend(self._video_parts(item["path"], settings, limits, notes, cancelled))
             else:
                 raise ValueError(f"cannot send a {item['type']!r} item to a model server")
         return {"role": message["role"], "content": parts}
 
     def _video_parts(self, path: str, settings: Settings, limits: MediaLimits,
-                     notes: list[str]) -> list[dict[str, Any]]:
+                     notes: list[str], cancelled: Callable[[], bool]) -> list[dict[str, Any]]:
         name = os.path.basename(path)
         if self.profile.video_as == "url" and detect_kind(path) == "video":
             probe_video(path, limits)  # size, duration and decodability: the same messages as locally
@@ -225,7 +234,7 @@ class RemoteEngine:
             with open(path, "rb") as file:
                 return [{"type": "video_url", "video_url": {"url": _data_url(file.read(), mime)}}]
         sampled = sample_video(path, partial(self._sampler().sample_frames, max_num_frames=settings.max_num_frames,
-                                             stack_frames=1), limits)
+                                             stack_frames=1), limits, cancelled)
         notes.extend(sampled.notes)
         notes.append(f"{name}: sent as {len(sampled.frames)} frames ({self.profile.label} takes no video)")
         return [{"type": "image_url", "image_url": {"url": _frame_url(frame)}} for frame in sampled.frames]
@@ -242,7 +251,13 @@ class RemoteEngine:
                stop_event: threading.Event) -> Iterator[Delta]:
         started = time.perf_counter()
         self.ready_model()
-        body, notes = self.build_request(messages, settings)
+        try:
+            body, notes = self.build_request(messages, settings, stop_event.is_set)
+        except Cancelled:  # Stop pressed while a video was decoded into frames to send
+            body = None
+        if body is None or stop_event.is_set():
+            yield Delta(stats=stopped_before_the_model(started))
+            return
         body["stream_options"] = {"include_usage": True}
         standard = {key: value for key, value in body.items() if key in _OPENAI_FIELDS}
         extra = {key: value for key, value in body.items() if key not in _OPENAI_FIELDS}

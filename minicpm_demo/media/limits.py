@@ -21,6 +21,14 @@ class MediaError(ValueError):
     path: str | None = None
 
 
+class Cancelled(Exception):
+    """The request was stopped (the user pressed Stop) while its media was being read."""
+
+
+def never() -> bool:
+    return False
+
+
 def names_the_file(read: Callable[..., T]) -> Callable[..., T]:
     @wraps(read)
     def reader(path, *args, **kwargs):

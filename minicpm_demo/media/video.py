@@ -13,7 +13,15 @@ import numpy as np
 
 from minicpm_demo.media.animation import sample_animation
 from minicpm_demo.media.kinds import picture_format
-from minicpm_demo.media.limits import MediaError, MediaLimits, check_duration, check_file, names_the_file
+from minicpm_demo.media.limits import (
+    Cancelled,
+    MediaError,
+    MediaLimits,
+    check_duration,
+    check_file,
+    names_the_file,
+    never,
+)
 from minicpm_demo.media.sampling import SampledVideo, decoded_size, sampled_indices
 
 
@@ -96,6 +104,7 @@ def sample_video(
     path: str | os.PathLike,
     indices_for: Callable[[object], Sequence[int]],
     limits: MediaLimits = MediaLimits(),
+    cancelled: Callable[[], bool] = never,
 ) -> SampledVideo:
     """Decode only the frames ``indices_for(metadata)`` asks for, in that order (repeats allowed).
 
@@ -104,6 +113,8 @@ def sample_video(
     shown at ``i / fps`` seconds; between far-apart samples the decoder seeks to the nearest keyframe
     instead of decoding everything in between, and only the sampled frames are ever kept. Animated GIF, WebP
     and PNG files are short videos too; a still image is refused with a message that says so.
+
+    Decoding raises ``Cancelled`` within a frame of ``cancelled()`` turning true (Stop pressed).
     """
     from transformers.video_utils import VideoMetadata
 
@@ -121,7 +132,7 @@ def sample_video(
                              width=info.width, height=info.height, video_backend="pyav")
     indices = sampled_indices(indices_for, metadata, name)
     size, notes = decoded_size(name, info.width, info.height, len(indices), limits)
-    frames, last_index = _decode_frames(path, indices, info.fps, name, size)
+    frames, last_index = _decode_frames(path, indices, info.fps, name, size, cancelled)
     if last_index < max(indices):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
         notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
@@ -129,8 +140,8 @@ def sample_video(
     return SampledVideo(frames=frames, metadata=metadata, notes=notes)
 
 
-def _decode_frames(path, indices: list[int], fps: float, name: str,
-                   size: tuple[int, int] | None) -> tuple[np.ndarray, int]:
+def _decode_frames(path, indices: list[int], fps: float, name: str, size: tuple[int, int] | None,
+                   cancelled: Callable[[], bool] = never) -> tuple[np.ndarray, int]:
     """The frames at ``indices`` (in that order, repeats allowed) as one RGB array, and the last index decoded.
 
     The sorted targets are cut into one contiguous run per CPU core (up to 4), each decoded in its own thread
@@ -158,7 +169,7 @@ def _decode_frames(path, indices: list[int], fps: float, name: str,
         output["frames"][slots[index]] = array
 
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="video-decode") as pool:
-        results = list(pool.map(lambda run: _decode_run(path, run, fps, name, size, plan, store), runs))
+        results = list(pool.map(lambda run: _decode_run(path, run, fps, name, size, plan, store, cancelled), runs))
     decoded = [result for result in results if result is not None]
     if not decoded:
         raise _undecodable(name)
@@ -189,16 +200,17 @@ class _LandedAfterTarget(Exception):
     """A seek landed past the frame it was for."""
 
 
-def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store):
+def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store, cancelled):
     """Decode one run of sorted targets; returns (last index decoded, its frame) or None if nothing decoded.
     A run whose seek lands past its target is decoded again from the start, without seeking."""
     try:
-        return _decode_run_as_planned(path, targets, fps, name, size, plan, store)
+        return _decode_run_as_planned(path, targets, fps, name, size, plan, store, cancelled)
     except _LandedAfterTarget:
-        return _decode_run_as_planned(path, targets, fps, name, size, replace(plan, seekable=False), store)
+        return _decode_run_as_planned(path, targets, fps, name, size, replace(plan, seekable=False), store, cancelled)
 
 
-def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store):
+def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store,
+                           cancelled):
     import av
 
     spacing = plan.keyframe_spacing
@@ -223,6 +235,8 @@ def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size
         frames, current, last_frame, check_landing = None, -1, None, False
         try:
             for position, target in enumerate(targets):
+                if cancelled():
+                    raise Cancelled
                 if frames is None or target in seek_at:
                     if plan.seekable:
                         check_landing = seek_before(target, just_opened=position == 0)
@@ -236,6 +250,8 @@ def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size
                             check_landing = seek_before(target)
                     frames = container.decode(stream)
                 for frame in frames:
+                    if cancelled():
+                        raise Cancelled
                     index = frame_index(frame.pts) if plan.timestamps and frame.pts is not None else current + 1
                     if check_landing:
                         check_landing = False

@@ -27,11 +27,10 @@ def format_stats(stats: dict[str, Any] | None) -> str:
     if not stats:
         return ""
     parts = [f"visual tokens {stats['visual_tokens']}"] if stats.get("visual_tokens") is not None else []
-    parts += [
-        f"prompt tokens {stats['prompt_tokens']}",
-        f"TTFT {stats['ttft_s']:.2f} s",
-        f"{stats['tokens_per_s']:.1f} tokens/s",
-    ]
+    if stats["prompt_tokens"]:  # 0 when the reply was stopped before a prompt was built
+        parts.append(f"prompt tokens {stats['prompt_tokens']}")
+    if stats["generated_tokens"]:  # none when stopped before the first token
+        parts += [f"TTFT {stats['ttft_s']:.2f} s", f"{stats['tokens_per_s']:.1f} tokens/s"]
     notes = list(stats.get("notes") or ())
     return "<sub>" + " · ".join(parts + notes) + "</sub>"
 
