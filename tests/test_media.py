@@ -248,3 +248,16 @@ def test_decoding_stops_within_a_frame_of_being_cancelled_and_the_next_video_is_
     # 300 frames to decode (keyframes 10 s apart): each decoding thread stops at its next frame
     assert len(checks) <= 5 + os.cpu_count() + 4
     assert len(media.sample_video(clip, sampler(max_num_frames=12, stack_frames=3)).frames) == 36
+
+
+@pytest.mark.parametrize("name", ["animated_webp_as_video", "animated_png_as_video"])
+def test_reading_an_animation_stops_within_a_picture_of_being_cancelled(corpus, name):
+    checks = []
+
+    def cancelled_after_two_pictures() -> bool:
+        checks.append(1)
+        return len(checks) > 2
+
+    with pytest.raises(media.Cancelled):
+        media.sample_video(corpus[name], sampler(), cancelled=cancelled_after_two_pictures)
+    assert len(checks) == 3

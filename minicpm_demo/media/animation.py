@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from minicpm_demo.media.images import opened_picture, to_rgb
-from minicpm_demo.media.limits import MediaLimits, check_duration
+from minicpm_demo.media.limits import Cancelled, MediaLimits, check_duration, never
 from minicpm_demo.media.sampling import SampledVideo, decoded_size, sampled_indices
 
 # Browsers play GIF/WebP/PNG animation frames that declare 0–10 ms for 100 ms; so do we.
@@ -18,16 +18,19 @@ DEFAULT_ANIMATION_FRAME_MS = 100
 
 
 def sample_animation(path, name: str, indices_for: Callable[[object], Sequence[int]],
-                     limits: MediaLimits) -> SampledVideo:
+                     limits: MediaLimits, cancelled: Callable[[], bool] = never) -> SampledVideo:
     """An animated WebP or PNG read with Pillow as a short video, on the same rule as a real video: frame
     ``i`` is the picture shown at ``i / fps`` seconds, ``fps`` being the average frame rate. Transparency is
-    composited on white, as for images. Only the sampled pictures are kept."""
+    composited on white, as for images. Only the sampled pictures are kept. Raises ``Cancelled`` within a
+    picture of ``cancelled()`` turning true."""
     from transformers.video_utils import VideoMetadata
 
     with opened_picture(path, name, limits) as animation:
         starts: list[float] = []
         elapsed = 0.0
         for number in range(animation.n_frames):
+            if cancelled():
+                raise Cancelled
             animation.seek(number)
             animation.load()  # WebP reports a frame's duration only once it is decoded
             starts.append(elapsed)
@@ -46,6 +49,8 @@ def sample_animation(path, name: str, indices_for: Callable[[object], Sequence[i
         shown = {index: bisect.bisect_right(starts, index / fps + 1e-6) - 1 for index in set(indices)}
         pictures: dict[int, np.ndarray] = {}
         for number in sorted(set(shown.values())):
+            if cancelled():
+                raise Cancelled
             animation.seek(number)
             picture = to_rgb(animation)
             pictures[number] = np.asarray(picture.resize(size, Image.Resampling.BILINEAR) if size else picture)

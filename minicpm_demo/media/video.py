@@ -126,7 +126,7 @@ def sample_video(
             raise MediaError(f"{name!r} is a still image, not a video. Ask about it in the Image tab "
                              "(or send it as an image).")
         if format_name != "GIF":  # FFmpeg reads animated GIFs, but not animated WebP or PNG
-            return sample_animation(path, name, indices_for, limits)
+            return sample_animation(path, name, indices_for, limits, cancelled)
     info = _probe(path, name, limits)  # the file was checked above
     metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
                              width=info.width, height=info.height, video_backend="pyav")
