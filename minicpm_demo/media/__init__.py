@@ -10,5 +10,5 @@ from minicpm_demo.media.limits import MB, Cancelled, MediaError, MediaLimits, de
 from minicpm_demo.media.sampling import SampledVideo
 from minicpm_demo.media.video import VideoInfo, probe_video, sample_video
 
-__all__ = ["MB", "Cancelled", "LoadedImage", "MediaError", "MediaLimits", "SampledVideo", "VideoInfo", "describe_duration",
-           "detect_kind", "load_image", "load_readers", "probe_video", "sample_video"]
+__all__ = ["MB", "Cancelled", "LoadedImage", "MediaError", "MediaLimits", "SampledVideo", "VideoInfo",
+           "describe_duration", "detect_kind", "load_image", "load_readers", "probe_video", "sample_video"]
