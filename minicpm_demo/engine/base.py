@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from minicpm_demo.media import Cancelled
 from minicpm_demo.settings import Settings
+
+T = TypeVar("T")
 
 
 class EngineNotReady(RuntimeError):
@@ -28,6 +31,16 @@ class ReplyStats:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def prepared_unless_stopped(prepare: Callable[[Callable[[], bool]], T], stop_event: threading.Event) -> T | None:
+    """``prepare(cancelled)`` (the request's media read and its inputs built), or None when Stop was pressed
+    before it ended: then the model must not run. Reading a video ends within a frame of Stop."""
+    try:
+        prepared = prepare(stop_event.is_set)
+    except Cancelled:
+        return None
+    return None if stop_event.is_set() else prepared
 
 
 def stopped_before_the_model(started: float) -> ReplyStats:

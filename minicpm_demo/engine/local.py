@@ -18,9 +18,10 @@ from minicpm_demo.engine.base import (
     EngineStatus,
     ReplyStats,
     media_counts,
+    prepared_unless_stopped,
     stopped_before_the_model,
 )
-from minicpm_demo.media import Cancelled, MediaLimits, describe_duration, load_image, load_readers, sample_video
+from minicpm_demo.media import MediaLimits, describe_duration, load_image, load_readers, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -157,13 +158,11 @@ class LocalEngine:
                stop_event: threading.Event) -> Iterator[Delta]:
         started = time.perf_counter()
         loaded = self.ready_model()
-        try:
-            inputs, notes = self.prepare_inputs(messages, settings, stop_event.is_set)
-        except Cancelled:  # Stop pressed while a video was decoded (seconds for a long one at high settings)
-            inputs = None
-        if inputs is None or stop_event.is_set():
+        prepared = prepared_unless_stopped(partial(self.prepare_inputs, messages, settings), stop_event)
+        if prepared is None:
             yield Delta(stats=stopped_before_the_model(started))
             return
+        inputs, notes = prepared
         input_ids = inputs["input_ids"]
         config = loaded.model.config
         visual_tokens = int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum())

@@ -25,10 +25,11 @@ from minicpm_demo.engine.base import (
     EngineStatus,
     ReplyStats,
     media_counts,
+    prepared_unless_stopped,
     stopped_before_the_model,
 )
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
-from minicpm_demo.media import Cancelled, MediaLimits, detect_kind, load_image, probe_video, sample_video
+from minicpm_demo.media import MediaLimits, detect_kind, load_image, probe_video, sample_video
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -251,13 +252,11 @@ class RemoteEngine:
                stop_event: threading.Event) -> Iterator[Delta]:
         started = time.perf_counter()
         self.ready_model()
-        try:
-            body, notes = self.build_request(messages, settings, stop_event.is_set)
-        except Cancelled:  # Stop pressed while a video was decoded into frames to send
-            body = None
-        if body is None or stop_event.is_set():
+        prepared = prepared_unless_stopped(partial(self.build_request, messages, settings), stop_event)
+        if prepared is None:
             yield Delta(stats=stopped_before_the_model(started))
             return
+        body, notes = prepared
         body["stream_options"] = {"include_usage": True}
         standard = {key: value for key, value in body.items() if key in _OPENAI_FIELDS}
         extra = {key: value for key, value in body.items() if key not in _OPENAI_FIELDS}

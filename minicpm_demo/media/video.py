@@ -141,7 +141,7 @@ def sample_video(
 
 
 def _decode_frames(path, indices: list[int], fps: float, name: str, size: tuple[int, int] | None,
-                   cancelled: Callable[[], bool] = never) -> tuple[np.ndarray, int]:
+                   cancelled: Callable[[], bool]) -> tuple[np.ndarray, int]:
     """The frames at ``indices`` (in that order, repeats allowed) as one RGB array, and the last index decoded.
 
     The sorted targets are cut into one contiguous run per CPU core (up to 4), each decoded in its own thread
