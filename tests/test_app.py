@@ -42,6 +42,18 @@ def test_each_tab_streams_and_answers_a_follow_up(client, modality, red_image, t
     assert [m["role"] for m in follow_up["history"]] == ["user", "assistant", "user", "assistant"]
 
 
+def test_requests_leave_nothing_in_gradio_s_cache_but_the_uploaded_files(client, red_image, three_images):
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder())
+    before = set(cache.rglob("*"))
+    for _ in range(2):
+        chat(client, "Compare them.", [red_image, *three_images], "multi-image", settings={"max_new_tokens": 2})
+    created = {path for path in set(cache.rglob("*")) - before if path.is_file()}
+    assert {path.name for path in created} <= {path.name for path in [red_image, *three_images]}
+    assert all(path.parent.parent == cache for path in created), "each upload sits in its own hash folder"
+
+
 def test_an_animated_webp_plays_in_the_video_tab(client, tmp_path):
     from media_corpus import animated_webp
 
@@ -287,9 +299,9 @@ def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
     import urllib.error
     import urllib.request
 
-    import app as app_module
     from helpers import free_port
 
+    import app as app_module
     from minicpm_demo.config import parse_config
 
     port = free_port()

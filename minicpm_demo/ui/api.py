@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.data_classes import ListFiles
 from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import Attachment, conversation_from_messages
@@ -37,6 +38,21 @@ def _served_file(path: str) -> str:
         raise RequestError(f"{os.path.basename(path)!r} from the history is no longer on the server (uploads are "
                            "kept for a day). Send the file again in `files`.")
     return str(resolved)
+
+
+class UploadedPaths(gr.File):
+    """A ``gr.File`` that hands the handler the uploaded files' paths and does nothing else.
+
+    Gradio's own ``gr.File(type="filepath")`` (6.31) also creates an empty temporary file in its cache for each
+    file of each request and never removes it: one stray file per upload, for as long as the server's disk lasts.
+    """
+
+    is_template = True  # the page's config and gradio_client see a plain "file" component
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        return [item.path for item in (payload if isinstance(payload, ListFiles) else [payload])]
 
 
 def chat_request(engine, text: str | None, files: list[str] | None, modality: str | None,
@@ -107,7 +123,7 @@ def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurr
     chat.__doc__ = __doc__
     with gr.Column(visible=False):
         text = gr.Textbox(label="text")
-        files = gr.File(label="files", file_count="multiple", type="filepath")
+        files = UploadedPaths(label="files", file_count="multiple", type="filepath")
         modality = gr.Textbox(label="modality", value="image")
         history = gr.JSON(label="history")
         settings = gr.JSON(label="settings")
