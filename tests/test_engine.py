@@ -315,3 +315,30 @@ def test_stop_while_a_video_is_decoded_ends_the_reply_before_the_model_runs(engi
     monkeypatch.setattr(video, "_upright", real_upright)
     _, answer, _, stats = collect(engine, messages, greedy("video", max_new_tokens=3))
     assert answer and stats.generated_tokens == 3 and not stats.stopped
+
+
+def test_stop_while_the_processor_runs_ends_the_reply_at_once(engine, short_video, monkeypatch):
+    processor = engine.ready_model().processor
+    real_apply_chat_template = processor.apply_chat_template
+    stop, release = threading.Event(), threading.Event()
+
+    def a_long_processor_step(*args, **kwargs):
+        stop.set()  # the user presses Stop while the frames are stacked and sliced (seconds at the sliders' top)
+        release.wait(30)
+        return real_apply_chat_template(*args, **kwargs)
+
+    monkeypatch.setattr(processor, "apply_chat_template", a_long_processor_step)
+    messages = Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages()
+    started = time.perf_counter()
+    deltas, answer, _, stats = collect(engine, messages, greedy("video", max_new_tokens=20), stop)
+    ended_after = time.perf_counter() - started
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name == "prepare-inputs":
+            thread.join(30)
+    monkeypatch.undo()
+    assert ended_after < 5, "the reply waited for the processor"
+    assert answer == "" and len(deltas) == 1 and stats.stopped and stats.notes == ("before the model ran",)
+    assert not generate_threads_alive()
+    _, answer, _, stats = collect(engine, messages, greedy("video", max_new_tokens=3))
+    assert answer and stats.generated_tokens == 3 and not stats.stopped

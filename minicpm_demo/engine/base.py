@@ -12,6 +12,7 @@ from minicpm_demo.media import Cancelled
 from minicpm_demo.settings import Settings
 
 T = TypeVar("T")
+STOP_POLL_S = 0.02  # how often a request being prepared looks at the Stop switch
 
 
 class EngineNotReady(RuntimeError):
@@ -34,13 +35,32 @@ class ReplyStats:
 
 
 def prepared_unless_stopped(prepare: Callable[[Callable[[], bool]], T], stop_event: threading.Event) -> T | None:
-    """``prepare(cancelled)`` (the request's media read and its inputs built), or None when Stop was pressed
-    before it ended: then the model must not run. Reading a video ends within a frame of Stop."""
-    try:
-        prepared = prepare(stop_event.is_set)
-    except Cancelled:
+    """``prepare(cancelled)`` (the request's media read and its inputs built), or None as soon as Stop is pressed
+    before it ends: then the model must not run.
+
+    Reading a video ends within a frame of Stop. The processor's own step cannot be interrupted (at the frame
+    sliders' maximum it takes seconds), so it runs in a worker thread that is left to finish on its own: the
+    reply ends at once and its result is dropped."""
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = prepare(stop_event.is_set)
+        except BaseException as error:  # handed to the caller below, or dropped if Stop came first
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="prepare-inputs", daemon=True).start()
+    while not finished.wait(STOP_POLL_S):
+        if stop_event.is_set():
+            return None
+    if isinstance(outcome.get("error"), Cancelled) or stop_event.is_set():
         return None
-    return None if stop_event.is_set() else prepared
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def stopped_before_the_model(started: float) -> ReplyStats:

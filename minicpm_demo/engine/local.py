@@ -21,7 +21,7 @@ from minicpm_demo.engine.base import (
     prepared_unless_stopped,
     stopped_before_the_model,
 )
-from minicpm_demo.media import MediaLimits, describe_duration, load_image, load_readers, sample_video
+from minicpm_demo.media import Cancelled, MediaLimits, describe_duration, load_image, load_readers, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -102,7 +102,7 @@ class LocalEngine:
                        cancelled: Callable[[], bool] = lambda: False) -> tuple[Any, list[str]]:
         """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call.
 
-        Raises ``media.Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
+        Raises ``media.Cancelled`` when ``cancelled()`` turns true while the media is read."""
         import torch  # imported by the loader by now; not at module level, so the page is served before it
 
         processor = self.ready_model().processor
@@ -139,6 +139,8 @@ class LocalEngine:
                     items.append(item)
             resolved.append({**message, "content": items})
 
+        if cancelled():  # pressed after the last frame was read: do not start the processor's step
+            raise Cancelled()
         processor_kwargs = settings.to_processor_kwargs()
         if video_metadata:
             # Frames are already the processor's own sample; it still stacks and slices them.
