@@ -3,14 +3,20 @@
     python bench/app_overhead.py [--model PATH] [--new-tokens 128] [--repeats 9] [--update-ms 200,100,300]
 
 Both sides get the same checkpoint, image and question, greedy decoding and exactly ``--new-tokens`` new
-tokens (the benchmark copy of the checkpoint sets ``min_new_tokens``, so EOS cannot end a run early). The
-raw side is ``processor.apply_chat_template`` + ``model.generate`` + ``TextIteratorStreamer`` in a worker
-process; the app side is ``python app.py`` in another process, driven two ways: through ``gradio_client``'s
-``/chat`` as a script would, and through the protocol the page's JavaScript client speaks (file upload, then
-``queue/join`` and the server-sent event stream, read as events arrive; timed from the join, which the page
-sends when Send is pressed, as it uploads a file when it is picked). Each repeat runs every side once, each
-side first in turn, with a pause between; medians are shown, and the added TTFT and the tokens/s ratio are
-medians of each repeat's app - raw and app / raw (this VM's speed drifts over minutes; pairing cancels that).
+tokens (the benchmark copy of the checkpoint sets ``min_new_tokens``, so EOS cannot end a run early).
+
+The raw side is ``processor.apply_chat_template`` + ``model.generate`` + ``TextIteratorStreamer`` in a worker
+process, run two ways: as the model card writes it (the baseline), and with the model load and the processor
+on short-lived threads, as the app does (on a CPU, torch's OpenMP runs ``generate`` faster when no other
+living thread has used it: see ``engine.base.prepared_unless_stopped``). The app side is ``python app.py`` in
+another process, driven two ways: through ``gradio_client``'s ``/chat`` as a script would, and through the
+protocol the page's JavaScript client speaks (file upload, then ``queue/join`` and the server-sent event
+stream, read as events arrive; timed from the join, which the page sends when Send is pressed, as it uploads
+a file when it is picked).
+
+Each repeat runs every side once, each side first in turn, with a pause between; medians are shown, and the
+added TTFT and the tokens/s ratio are medians of each repeat's app - raw and app / raw (this VM's speed drifts
+over minutes; pairing cancels that). They are printed against both raw sides.
 Goal: ≥ 0.97× the raw tokens/s and ≤ 50 ms added time to first token.
 """
 
@@ -36,7 +42,8 @@ from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait
 
 QUESTION = "Describe this picture in detail."
 PAUSE_S = 0.5
-RAW = "raw generate + streamer"
+RAW = "raw generate + streamer (the card's code)"
+RAW_THREADS = "raw, load and processor on short-lived threads"
 
 
 def fixed_length_copy(checkpoint: Path, new_tokens: int, cache: Path) -> Path:
@@ -70,7 +77,7 @@ def bench_image(cache: Path) -> Path:
 
 
 # ---- the raw side, in its own process ---------------------------------------------------------------
-def raw_worker(checkpoint: str, image: str, new_tokens: int, repeats: int, device: str) -> None:
+def raw_worker(checkpoint: str, image: str, new_tokens: int, device: str, short_lived_threads: bool) -> None:
     """Answers "go" lines on stdin with one JSON measurement each (the model stays loaded between runs)."""
     import threading
 
@@ -79,17 +86,27 @@ def raw_worker(checkpoint: str, image: str, new_tokens: int, repeats: int, devic
 
     from minicpm_demo.loader import ModelSpec, load
 
+    def call(function):
+        """``function()``, on this thread or on one that ends right after it."""
+        if not short_lived_threads:
+            return function()
+        result = {}
+        worker = threading.Thread(target=lambda: result.update(value=function()))
+        worker.start()
+        worker.join()
+        return result["value"]
+
     # The app's loader, so both sides run the same weights, dtype, device and kernels.
-    loaded = load(ModelSpec(checkpoint, device=device))
+    loaded = call(lambda: load(ModelSpec(checkpoint, device=device)))
     model, processor = loaded.model, loaded.processor
     messages = [{"role": "user", "content": [{"type": "image", "path": image}, {"type": "text", "text": QUESTION}]}]
     print("ready", flush=True)
     for _ in sys.stdin:
         started = time.perf_counter()
-        inputs = processor.apply_chat_template(
+        inputs = call(lambda: processor.apply_chat_template(
             messages, tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt",
             enable_thinking=False, processor_kwargs={"downsample_mode": "16x", "max_slice_nums": 36,
-                                                     "use_image_id": True}).to(model.device)
+                                                     "use_image_id": True}).to(model.device))
         streamer = TextIteratorStreamer(processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = dict(**inputs, max_new_tokens=new_tokens, do_sample=False, streamer=streamer,
                       downsample_mode="16x")
@@ -181,6 +198,14 @@ class PageProtocol:
         return app_measurement(started, first, time.perf_counter(), reply["stats"])
 
 
+def paired(side: list[dict], baseline: list[dict]) -> tuple[float, float]:
+    """Median added TTFT and tokens/s ratio of ``side`` against the ``baseline`` run of the same repeat.
+
+    Each repeat runs every side back to back, so per-repeat differences cancel the VM's drift over minutes."""
+    return (statistics.median(run["ttft_s"] - base["ttft_s"] for run, base in zip(side, baseline)),
+            statistics.median(run["tokens_per_s"] / base["tokens_per_s"] for run, base in zip(side, baseline)))
+
+
 def warm_up_app(client, image: str, new_tokens: int, timeout: float = 900) -> None:
     """One full run once the app's model has loaded (it loads in the background after the page is up)."""
     deadline = time.monotonic() + timeout
@@ -204,11 +229,11 @@ def main() -> None:
                         help="the app's --update-ms (default: the app's own); a comma list also starts one more app "
                              "per further value, driven through the browser's protocol, e.g. 200,100,300")
     parser.add_argument("--cache-dir", type=Path, default=CACHE)
-    parser.add_argument("--raw-worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--raw-worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_worker:
-        checkpoint, image, new_tokens, device = args.raw_worker
-        raw_worker(checkpoint, image, int(new_tokens), args.repeats, device)
+        checkpoint, image, new_tokens, device, threads = args.raw_worker
+        raw_worker(checkpoint, image, int(new_tokens), device, threads == "short-lived-threads")
         return
 
     from gradio_client import Client
@@ -217,8 +242,10 @@ def main() -> None:
     checkpoint = fixed_length_copy(args.model or tiny_checkpoint(cache), args.new_tokens, cache)
     image = str(bench_image(cache))
     env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(cache / "gradio")}
-    raw = subprocess.Popen([sys.executable, __file__, "--raw-worker", str(checkpoint), image, str(args.new_tokens),
-                            args.device], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    raws = {side: subprocess.Popen(
+        [sys.executable, __file__, "--raw-worker", str(checkpoint), image, str(args.new_tokens), args.device, threads],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        for side, threads in ((RAW, "this-thread"), (RAW_THREADS, "short-lived-threads"))}
     update_ms = [value.strip() for value in args.update_ms.split(",") if value.strip()] or [None]
     apps = {}
     for value in update_ms:
@@ -228,7 +255,8 @@ def main() -> None:
             command + (["--update-ms", value] if value else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env, cwd=ROOT))
     try:
-        assert raw.stdout.readline().strip() == "ready", "the raw worker did not start"
+        for raw in raws.values():
+            assert raw.stdout.readline().strip() == "ready", "the raw worker did not start"
         sides = {}
         for value, (url, _) in apps.items():
             wait_for_url(url, timeout=600)
@@ -242,26 +270,28 @@ def main() -> None:
             else:
                 sides[f"app /chat via the browser's protocol (SSE), updates every {value} ms"] = partial(
                     page.run, image, args.new_tokens)
-        raw.stdin.write("go\n"), raw.stdin.flush(), raw.stdout.readline()
-        runs = {RAW: [], **{side: [] for side in sides}}
 
-        def run_raw() -> dict:
+        def run_raw(raw) -> dict:
             raw.stdin.write("go\n")
             raw.stdin.flush()
             return json.loads(raw.stdout.readline())
 
-        order = [(RAW, run_raw), *sides.items()]
+        for raw in raws.values():
+            run_raw(raw)  # warm-up
+        runs = {**{side: [] for side in raws}, **{side: [] for side in sides}}
+        order = [*((side, partial(run_raw, raw)) for side, raw in raws.items()), *sides.items()]
         for repeat in range(args.repeats):
             # Each side goes first in turn, after a pause: a process that just finished generating keeps its
             # threads spinning for a moment, which would slow whichever side always came next.
             for side, run in order[repeat % len(order):] + order[:repeat % len(order)]:
                 time.sleep(PAUSE_S)
                 measured = run()
-                if side != RAW and measured["generated"] != args.new_tokens:
+                if side not in raws and measured["generated"] != args.new_tokens:
                     sys.exit(f"the app generated {measured['generated']} tokens, not {args.new_tokens}")
                 runs[side].append(measured)
     finally:
-        raw.kill()
+        for raw in raws.values():
+            raw.kill()
         for _, app in apps.values():
             app.terminate()
             app.wait(timeout=30)
@@ -272,10 +302,7 @@ def main() -> None:
     base = medians[RAW]
     rows = []
     for side, median in medians.items():
-        # Each repeat runs every side back to back, so per-repeat differences cancel the VM's drift over minutes
-        paired_ttft = statistics.median(app["ttft_s"] - raw["ttft_s"] for app, raw in zip(runs[side], runs[RAW]))
-        paired_ratio = statistics.median(app["tokens_per_s"] / raw["tokens_per_s"]
-                                         for app, raw in zip(runs[side], runs[RAW]))
+        paired_ttft, paired_ratio = paired(runs[side], runs[RAW])
         rows.append([side, f"{median['ttft_s'] * 1000:.0f}", f"{median['tokens_per_s']:.1f}", f"{median['total_s']:.2f}",
                      f"{paired_ttft * 1000:+.0f}", f"{paired_ratio:.3f}×"])
     updates = f"updates every {update_ms[0]} ms" if update_ms[0] else "the app's default update interval"
@@ -283,13 +310,18 @@ def main() -> None:
           f"median of {args.repeats}; the last two columns are medians of per-repeat differences and ratios "
           "against the raw run of the same repeat\n")
     print(markdown_table(["side", "TTFT ms", "tokens/s", "total s", "added TTFT ms", "tokens/s ratio"], rows))
+    print(f"\nagainst \"{RAW_THREADS}\" instead, the app's own cost with the threading effect set aside:")
+    for side in sides:
+        paired_ttft, paired_ratio = paired(runs[side], runs[RAW_THREADS])
+        print(f"- {side}: added TTFT {paired_ttft * 1000:+.0f} ms, tokens/s {paired_ratio:.3f}×")
     print("\nwhere an app side's time goes: the app's own stats (measured inside the server, from the request "
           "reaching the engine to its first token) and the rest (HTTP and the client):")
     for side in sides:
         inside = runs[side]
         engine_ttft = statistics.median(run["app_stats"]["ttft_s"] for run in inside)
         transport = statistics.median(run["ttft_s"] - run["app_stats"]["ttft_s"] for run in inside)
-        print(f"- {side}: engine TTFT {engine_ttft * 1000:.0f} ms (raw {base['ttft_s'] * 1000:.0f}), "
+        print(f"- {side}: engine TTFT {engine_ttft * 1000:.0f} ms (raw {base['ttft_s'] * 1000:.0f}, "
+              f"{medians[RAW_THREADS]['ttft_s'] * 1000:.0f} on short-lived threads), "
               f"transport {transport * 1000:.0f} ms, engine tokens/s "
               f"{statistics.median(run['app_stats']['tokens_per_s'] for run in inside):.1f}")
 

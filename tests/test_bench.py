@@ -30,7 +30,9 @@ def test_app_overhead_bench_compares_the_app_with_raw_generate(tiny_checkpoint, 
     sides = ["app /chat via the browser's protocol (SSE)", "app /chat via gradio_client",
              "app /chat via the browser's protocol (SSE), updates every 0 ms"]
     assert "updates every 200 ms" in out
-    assert "raw generate + streamer" in rows and all(side in rows for side in sides), out
+    assert "raw generate + streamer (the card's code)" in rows, out
+    assert "raw, load and processor on short-lived threads" in rows and all(side in rows for side in sides), out
+    assert all(f"- {side}: added TTFT" in out for side in sides), out
     assert all(rows[side].rstrip(" |").endswith("×") for side in sides)
     assert all(f"- {side}: engine TTFT" in out and "transport" in out for side in sides), out
 

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from helpers import generate_threads_alive
+from helpers import generate_threads_alive, wait_for
 from PIL import Image
 
 from minicpm_demo.chat import Attachment, Conversation
@@ -342,3 +342,29 @@ def test_stop_while_the_processor_runs_ends_the_reply_at_once(engine, short_vide
     assert not generate_threads_alive()
     _, answer, _, stats = collect(engine, messages, greedy("video", max_new_tokens=3))
     assert answer and stats.generated_tokens == 3 and not stats.stopped
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or torch.get_num_threads() < 2,
+                    reason="counts the process's threads in /proc; needs torch to use 2+ CPU threads")
+def test_a_reply_leaves_no_torch_helper_threads_on_the_thread_that_asked(engine, red_image):
+    """Gradio runs handlers on pooled threads that live as long as the server. Torch work done on one (the
+    processor) would leave it a team of OpenMP helper threads for good, and with more of those than CPU cores
+    libgomp makes every later reply's helpers sleep between ops: 0.7 s instead of 0.3 s to the first token."""
+    messages = Conversation().ask("What colour is it?", (Attachment(str(red_image), "image"),)).to_messages()
+    answered, release, counts = threading.Event(), threading.Event(), {}
+
+    def pooled_thread():
+        counts["before"] = len(os.listdir("/proc/self/task"))
+        counts["stats"] = collect(engine, messages, greedy("image", max_new_tokens=3))[3]
+        answered.set()
+        release.wait(60)  # still alive, like Gradio's worker, while its threads are counted
+
+    asker = threading.Thread(target=pooled_thread)
+    asker.start()
+    try:
+        assert answered.wait(120) and counts["stats"].generated_tokens == 3
+        settled = wait_for(lambda: len(os.listdir("/proc/self/task")) <= counts["before"], timeout=10)
+        assert settled, f"{len(os.listdir('/proc/self/task')) - counts['before']} threads left after the reply"
+    finally:
+        release.set()
+        asker.join()

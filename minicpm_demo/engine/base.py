@@ -40,7 +40,14 @@ def prepared_unless_stopped(prepare: Callable[[Callable[[], bool]], T], stop_eve
 
     Reading a video ends within a frame of Stop. The processor's own step cannot be interrupted (at the frame
     sliders' maximum it takes seconds), so it runs in a worker thread that is left to finish on its own: the
-    reply ends at once and its result is dropped."""
+    reply ends at once and its result is dropped.
+
+    That thread also makes CPU inference up to 2x faster. Torch's CPU ops run on OpenMP (libgomp), which gives
+    every thread that uses it a team of helper threads for as long as that thread lives. Once more such threads
+    exist than CPU cores, libgomp stops letting idle helpers spin and puts them to sleep between ops, so the
+    ``generate`` thread's helpers must be woken for every op. Gradio's worker threads live for the whole
+    process: tensor work done on them (the processor) would keep a team alive beside ``generate``'s. Measured
+    with the tiny checkpoint on 2 cores: time to first token 0.29 s instead of 0.72 s, decoding 1.3-1.4x."""
     outcome: dict[str, Any] = {}
     finished = threading.Event()
 

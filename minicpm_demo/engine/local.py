@@ -160,14 +160,21 @@ class LocalEngine:
                stop_event: threading.Event) -> Iterator[Delta]:
         started = time.perf_counter()
         loaded = self.ready_model()
-        prepared = prepared_unless_stopped(partial(self.prepare_inputs, messages, settings), stop_event)
+        config = loaded.model.config
+
+        def prepare(cancelled: Callable[[], bool]) -> tuple[Any, list[str], int]:
+            inputs, notes = self.prepare_inputs(messages, settings, cancelled)
+            # Counted here, in prepared_unless_stopped's short-lived thread, like every tensor op before generate
+            # (see there why): on a long prompt this comparison is big enough for torch to run it in parallel.
+            ids = inputs["input_ids"]
+            return inputs, notes, int(((ids == config.image_token_id) | (ids == config.video_token_id)).sum())
+
+        prepared = prepared_unless_stopped(prepare, stop_event)
         if prepared is None:
             yield Delta(stats=stopped_before_the_model(started))
             return
-        inputs, notes = prepared
+        inputs, notes, visual_tokens = prepared
         input_ids = inputs["input_ids"]
-        config = loaded.model.config
-        visual_tokens = int(((input_ids == config.image_token_id) | (input_ids == config.video_token_id)).sum())
         generate_kwargs = settings.to_generate_kwargs()
         if gpu.ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
             gpu.check_gpu_budget(gpu.estimate_gpu_seconds(self.spec, inputs, generate_kwargs), gpu.gpu_seconds_cap(),
