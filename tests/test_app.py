@@ -54,6 +54,27 @@ def test_requests_leave_nothing_in_gradio_s_cache_but_the_uploaded_files(client,
     assert all(path.parent.parent == cache for path in created), "each upload sits in its own hash folder"
 
 
+def test_a_file_path_the_server_did_not_receive_is_refused(app):
+    """A script can name any path in its request; only files uploaded to this server may be read."""
+    import json
+    import uuid
+
+    import httpx
+
+    config = httpx.get(app["url"] + "config").json()
+    fn_index = next(i for i, dependency in enumerate(config["dependencies"]) if dependency.get("api_name") == "chat")
+    session = uuid.uuid4().hex
+    data = ["What is it?", [{"path": __file__, "meta": {"_type": "gradio.FileData"}}], "image", None, {}]
+    joined = httpx.post(app["url"] + "gradio_api/queue/join",
+                        json={"data": data, "fn_index": fn_index, "session_hash": session})
+    joined.raise_for_status()
+    with httpx.stream("GET", app["url"] + "gradio_api/queue/data", params={"session_hash": session},
+                      timeout=60) as events:
+        completed = next(message for line in events.iter_lines() if line.startswith("data:")
+                         for message in [json.loads(line[5:])] if message.get("msg") == "process_completed")
+    assert not completed["success"] and "not uploaded" in completed["output"]["error"], completed
+
+
 def test_an_animated_webp_plays_in_the_video_tab(client, tmp_path):
     from media_corpus import animated_webp
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.data_classes import ListFiles
 from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import Attachment, conversation_from_messages
@@ -40,22 +39,7 @@ def _served_file(path: str) -> str:
     return str(resolved)
 
 
-class UploadedPaths(gr.File):
-    """A ``gr.File`` that hands the handler the uploaded files' paths and does nothing else.
-
-    Gradio's own ``gr.File(type="filepath")`` (6.31) also creates an empty temporary file in its cache for each
-    file of each request and never removes it: one stray file per upload, for as long as the server's disk lasts.
-    """
-
-    is_template = True  # the page's config and gradio_client see a plain "file" component
-
-    def preprocess(self, payload):
-        if payload is None:
-            return None
-        return [item.path for item in (payload if isinstance(payload, ListFiles) else [payload])]
-
-
-def chat_request(engine, text: str | None, files: list[str] | None, modality: str | None,
+def chat_request(engine, text: str | None, files: list[str | dict[str, Any]] | None, modality: str | None,
                  history: list[dict[str, Any]] | None, settings: dict[str, Any] | None):
     if modality not in MODALITIES:
         raise RequestError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}.")
@@ -72,7 +56,7 @@ def chat_request(engine, text: str | None, files: list[str] | None, modality: st
     for turn in conversation.turns:
         for attachment in turn.attachments:
             _served_file(attachment.path)
-    files = [f if isinstance(f, str) else f["path"] for f in files or []]
+    files = [_served_file(f if isinstance(f, str) else f["path"]) for f in files or []]
     text = (text or "").strip()
     if not text and not files:
         raise RequestError("Send a question in `text`, files in `files`, or both.")
@@ -123,11 +107,15 @@ def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurr
     chat.__doc__ = __doc__
     with gr.Column(visible=False):
         text = gr.Textbox(label="text")
-        files = UploadedPaths(label="files", file_count="multiple", type="filepath")
+        files = gr.File(label="files", file_count="multiple", type="filepath")
         modality = gr.Textbox(label="modality", value="image")
         history = gr.JSON(label="history")
         settings = gr.JSON(label="settings")
         reply = gr.JSON(label="reply")
         trigger = gr.Button("chat")
+    # preprocess=False: the handler takes the values as sent (files as their upload records), which it checks
+    # itself. gr.File's own preprocessing (Gradio 6.31) would also leave an empty temporary file in Gradio's
+    # cache for every file of every request, which nothing ever removes.
     trigger.click(chat, [text, files, modality, history, settings], [reply], api_name=API_NAME,
-                  api_description=__doc__, concurrency_id=concurrency_id, concurrency_limit=concurrency_limit)
+                  api_description=__doc__, concurrency_id=concurrency_id, concurrency_limit=concurrency_limit,
+                  preprocess=False)
