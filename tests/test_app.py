@@ -73,6 +73,12 @@ def test_a_file_path_the_server_did_not_receive_is_refused(app):
         completed = next(message for line in events.iter_lines() if line.startswith("data:")
                          for message in [json.loads(line[5:])] if message.get("msg") == "process_completed")
     assert not completed["success"] and "not uploaded" in completed["output"]["error"], completed
+    # and the handler's own check, behind Gradio's
+    from minicpm_demo.ui.api import chat_request
+    from minicpm_demo.ui.errors import RequestError
+
+    with pytest.raises(RequestError, match="was not uploaded to this server"):
+        chat_request(app["engine"], "What is it?", [{"path": __file__}], "image", None, None)
 
 
 def test_an_animated_webp_plays_in_the_video_tab(client, tmp_path):

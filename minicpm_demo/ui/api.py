@@ -27,15 +27,20 @@ from minicpm_demo.ui.pacing import QueuePacer
 API_NAME = "chat"
 
 
-def _served_file(path: str) -> str:
-    """History may only name files this server received; anything else could read the server's disk."""
+def _served_file(path: str, in_history: bool = True) -> str:
+    """History and files may only name files this server received; anything else could read the server's disk."""
+    name = os.path.basename(path)
     resolved = Path(path).resolve()
     if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
-        raise RequestError(f"history refers to {os.path.basename(path)!r}, which this server did not receive. "
+        if not in_history:  # Gradio refuses these before the handler runs; checked here all the same
+            raise RequestError(f"`files` names {name!r}, which was not uploaded to this server. Pass each file "
+                               "with gradio_client's handle_file(), which uploads it.")
+        raise RequestError(f"history refers to {name!r}, which this server did not receive. "
                            "Pass the history returned by the previous /chat call, or send the file again in `files`.")
     if not resolved.exists():
-        raise RequestError(f"{os.path.basename(path)!r} from the history is no longer on the server (uploads are "
-                           "kept for a day). Send the file again in `files`.")
+        where = "the history" if in_history else "`files`"
+        raise RequestError(f"{name!r} from {where} is no longer on the server (uploads are kept for a day). "
+                           "Send the file again in `files`.")
     return str(resolved)
 
 
@@ -56,7 +61,7 @@ def chat_request(engine, text: str | None, files: list[str | dict[str, Any]] | N
     for turn in conversation.turns:
         for attachment in turn.attachments:
             _served_file(attachment.path)
-    files = [_served_file(f if isinstance(f, str) else f["path"]) for f in files or []]
+    files = [_served_file(f if isinstance(f, str) else f["path"], in_history=False) for f in files or []]
     text = (text or "").strip()
     if not text and not files:
         raise RequestError("Send a question in `text`, files in `files`, or both.")
