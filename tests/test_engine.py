@@ -351,6 +351,10 @@ def test_a_reply_leaves_no_torch_helper_threads_on_the_thread_that_asked(engine,
     processor) would leave it a team of OpenMP helper threads for good, and with more of those than CPU cores
     libgomp makes every later reply's helpers sleep between ops: 0.7 s instead of 0.3 s to the first token."""
     messages = Conversation().ask("What colour is it?", (Attachment(str(red_image), "image"),)).to_messages()
+    # Pools that live for the process anyway (the tokenizer's, ...) are started by a first reply elsewhere.
+    warm_up = threading.Thread(target=collect, args=(engine, messages, greedy("image", max_new_tokens=3)))
+    warm_up.start()
+    warm_up.join()
     answered, release, counts = threading.Event(), threading.Event(), {}
 
     def pooled_thread():
