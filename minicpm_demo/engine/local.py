@@ -21,7 +21,7 @@ from minicpm_demo.engine.base import (
     prepared_unless_stopped,
     stopped_before_the_model,
 )
-from minicpm_demo.media import Cancelled, MediaLimits, describe_duration, load_image, load_readers, sample_video
+from minicpm_demo.media import Cancelled, MediaLimits, describe_duration, load_image, load_readers, never, sample_video
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -99,7 +99,7 @@ class LocalEngine:
 
     # ---- one request ---------------------------------------------------------------------------
     def prepare_inputs(self, messages: list[dict[str, Any]], settings: Settings,
-                       cancelled: Callable[[], bool] = lambda: False) -> tuple[Any, list[str]]:
+                       cancelled: Callable[[], bool] = never) -> tuple[Any, list[str]]:
         """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call.
 
         Raises ``media.Cancelled`` when ``cancelled()`` turns true while the media is read."""
@@ -140,7 +140,7 @@ class LocalEngine:
             resolved.append({**message, "content": items})
 
         if cancelled():  # pressed after the last frame was read: do not start the processor's step
-            raise Cancelled()
+            raise Cancelled
         processor_kwargs = settings.to_processor_kwargs()
         if video_metadata:
             # Frames are already the processor's own sample; it still stacks and slices them.

@@ -29,7 +29,7 @@ from minicpm_demo.engine.base import (
     stopped_before_the_model,
 )
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
-from minicpm_demo.media import MediaLimits, detect_kind, load_image, probe_video, sample_video
+from minicpm_demo.media import MediaLimits, detect_kind, load_image, never, probe_video, sample_video
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -170,7 +170,7 @@ class RemoteEngine:
 
     # ---- one request ---------------------------------------------------------------------------
     def build_request(self, messages: list[dict[str, Any]], settings: Settings,
-                      cancelled: Callable[[], bool] = lambda: False) -> tuple[dict[str, Any], list[str]]:
+                      cancelled: Callable[[], bool] = never) -> tuple[dict[str, Any], list[str]]:
         """The chat-completions request body for ``messages``, and notes on what could not be sent as asked.
         Raises ``media.Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         profile = self.profile

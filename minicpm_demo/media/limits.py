@@ -26,6 +26,7 @@ class Cancelled(Exception):
 
 
 def never() -> bool:
+    """The ``cancelled`` of a request nobody can stop."""
     return False
 
 
