@@ -14,7 +14,7 @@ from typing import Any
 
 from minicpm_demo.engine.remote import RemoteSpec
 from minicpm_demo.engine.servers import SERVER_CHOICES
-from minicpm_demo.loader import DEFAULT_MODEL_ID, DEVICES, DTYPES, ModelSpec
+from minicpm_demo.loader import DEFAULT_MODEL_ID, DEVICES, DTYPES, GPTQ_KERNELS, ModelSpec
 from minicpm_demo.media import MB, MediaLimits
 from minicpm_demo.session import UPDATE_INTERVAL_S
 
@@ -41,6 +41,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--dtype", "DTYPE", "auto", "Compute dtype: auto (GPU: the checkpoint's; CPU: float32 unless it has native BF16), "
            "bfloat16, float16, float32",
            choices=DTYPES),
+    Option("--gptq-kernel", "GPTQ_KERNEL", "auto", "gptqmodel kernel for a GPTQ checkpoint: auto (one that needs no "
+           "build: gptq_triton on a GPU, gptq_torch_aten on a CPU), gptqmodel (its own pick: on a GPU, compiled at "
+           "the first load, and on Hopper it downloads CUTLASS first), or a kernel by name", choices=GPTQ_KERNELS),
     Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "
            "http://gpu-box:8000/v1"),
     Option("--api-key", "API_KEY", None, "With --backend openai: the server's API key, if it wants one"),
@@ -84,6 +87,7 @@ class AppConfig:
     revision: str | None
     device: str
     dtype: str
+    gptq_kernel: str
     api_base: str | None
     api_key: str | None
     served_model: str | None
@@ -106,7 +110,8 @@ class AppConfig:
 
     @property
     def model_spec(self) -> ModelSpec:
-        return ModelSpec(model_id=self.model, revision=self.revision, device=self.device, dtype=self.dtype)
+        return ModelSpec(model_id=self.model, revision=self.revision, device=self.device, dtype=self.dtype,
+                         gptq_kernel=self.gptq_kernel)
 
     @property
     def remote_spec(self) -> RemoteSpec:

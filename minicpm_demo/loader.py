@@ -25,6 +25,12 @@ BF16_MODEL_ID = "openbmb/MiniCPM-V-4.6"
 EXPECTED_MODEL_TYPE = "minicpmv4_6"
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
+# gptqmodel's kernels for GPTQ layers. "auto" is ours: one that loads without building anything (on a GPU,
+# gptqmodel's own pick — Machete on Hopper, Marlin or ExLlama elsewhere — is compiled at the first load, and
+# Machete downloads CUTLASS from GitHub first, so it fails offline); "gptqmodel" leaves the pick to gptqmodel.
+GPTQ_KERNELS = ("auto", "gptqmodel", "gptq_triton", "gptq_torch", "gptq_torch_aten", "gptq_marlin", "gptq_machete",
+                "gptq_exllama_v2")
+_NO_BUILD_GPTQ_KERNEL = {"cuda": "gptq_triton", "cpu": "gptq_torch_aten"}
 
 # Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.
 _DTYPE_LABELS = {"torch.bfloat16": "BF16", "torch.float16": "FP16", "torch.float32": "FP32"}
@@ -44,6 +50,7 @@ class ModelSpec:
     revision: str | None = None
     device: str = "auto"
     dtype: str = "auto"
+    gptq_kernel: str = "auto"
 
 
 @dataclass
@@ -82,7 +89,7 @@ def resolve_device(device: str) -> str:
 
 
 def _cache_key(spec: ModelSpec) -> tuple:
-    return (spec.model_id, spec.revision, resolve_device(spec.device), spec.dtype)
+    return (spec.model_id, spec.revision, resolve_device(spec.device), spec.dtype, spec.gptq_kernel)
 
 
 def load(spec: ModelSpec, progress: Callable[[str], None] | None = None) -> LoadedModel:
@@ -216,9 +223,15 @@ def cpu_compute_dtype():
 
 
 def installed_linear_attention_kernels() -> dict[str, bool]:
-    """Whether each optional linear-attention kernel package is installed, by pip name."""
-    return {package: importlib.util.find_spec(module) is not None
-            for module, package in LINEAR_ATTENTION_KERNELS.items()}
+    """Whether each optional linear-attention kernel package is installed, by pip name.
+
+    Importing gptqmodel (for a GPTQ checkpoint) puts its own PyTorch port under the name ``causal_conv1d``
+    in ``sys.modules``; that is not the CUDA kernel, so only a module found under its own name counts."""
+    def installed(module: str) -> bool:
+        spec = importlib.util.find_spec(module)
+        return spec is not None and spec.name == module
+
+    return {package: installed(module) for module, package in LINEAR_ATTENTION_KERNELS.items()}
 
 
 def _missing_kernels(device: str) -> list[str]:
@@ -290,6 +303,14 @@ def _quant_value(quantization, name: str, default):
     return getattr(quantization, name, default)
 
 
+def gptq_kernel(spec: ModelSpec, device: str) -> str:
+    """The gptqmodel backend a GPTQ checkpoint loads with ("gptqmodel": gptqmodel's own choice)."""
+    if spec.gptq_kernel not in GPTQ_KERNELS:
+        raise LoaderError(f"Unknown GPTQ kernel {spec.gptq_kernel!r}: use one of {', '.join(GPTQ_KERNELS)} "
+                          "(--gptq-kernel / GPTQ_KERNEL).")
+    return _NO_BUILD_GPTQ_KERNEL[device] if spec.gptq_kernel == "auto" else spec.gptq_kernel
+
+
 def _prepare_gptq_config(spec: ModelSpec, checkpoint: Path, config, device: str) -> None:
     quantization = config.quantization_config
     method = _quant_value(quantization, "quant_method", "gptq")
@@ -310,7 +331,7 @@ def _prepare_gptq_config(spec: ModelSpec, checkpoint: Path, config, device: str)
             # Without it, optimum would also quantize the linear-attention in_proj_a/in_proj_b layers
             # that gptqmodel keeps in full precision, and loading fails or reads garbage.
             quantization["modules_in_block_to_quantize"] = quantized_module_groups(checkpoint)
-        if device == "cpu":
-            # Loads without compiling; gptqmodel's default CPU kernel compiles for about a minute first.
-            quantization["backend"] = "gptq_torch_aten"
+        kernel = gptq_kernel(spec, device)
+        if kernel != "gptqmodel":
+            quantization["backend"] = kernel
         config.quantization_config = quantization

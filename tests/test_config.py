@@ -20,6 +20,7 @@ def test_flags_win_over_env_which_win_over_defaults():
     assert config.auth == ("a:b", "c:d")
     assert parse_config([], environ={}).model == "openbmb/MiniCPM-V-4.6-GPTQ"
     assert parse_config([], environ={"AUTH": "a:b, c:d"}).credentials() == [("a", "b"), ("c", "d")]
+    assert parse_config([], environ={"GPTQ_KERNEL": "gptqmodel"}).model_spec.gptq_kernel == "gptqmodel"
 
 
 def test_auth_file_and_malformed_entries_never_echo_a_password(tmp_path):

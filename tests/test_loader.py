@@ -118,3 +118,45 @@ def test_auto_dtype_on_cpu_is_bf16_only_where_the_cpu_computes_it_natively(tiny_
         chosen = _torch_dtype(ModelSpec(str(tiny_checkpoint), device="cpu"), "cpu", quantized)
         assert chosen == (torch.bfloat16 if native else torch.float32)
     assert _torch_dtype(ModelSpec(str(tiny_checkpoint), dtype="bfloat16"), "cpu", False) == torch.bfloat16
+
+
+def test_gptq_kernel_setting_reaches_gptqmodel(tiny_gptq_checkpoint):
+    """--gptq-kernel picks the layers gptqmodel builds: auto is the CPU kernel that needs no compiling, a name
+    is that kernel."""
+    code = textwrap.dedent(f"""
+        from minicpm_demo import loader
+        for kernel in ("auto", "gptq_torch"):
+            model = loader.load(loader.ModelSpec({str(tiny_gptq_checkpoint)!r}, device="cpu", gptq_kernel=kernel)).model
+            print("KERNEL", kernel, sorted({{type(m).__name__ for m in model.modules()
+                                            if type(m).__module__.startswith("gptqmodel.")}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    kernels = dict(line.split(" ", 2)[1:] for line in done.stdout.splitlines() if line.startswith("KERNEL"))
+    assert kernels == {"auto": "['TorchAtenLinear']", "gptq_torch": "['TorchLinear']"}, done.stderr[-2000:]
+
+
+def test_gptq_kernel_auto_needs_no_build_and_unknown_names_are_explained():
+    # gptqmodel's own pick on a GPU is compiled at the first load (Machete on Hopper also downloads CUTLASS).
+    assert loader.gptq_kernel(ModelSpec(), "cuda") == "gptq_triton"
+    assert loader.gptq_kernel(ModelSpec(gptq_kernel="gptqmodel"), "cuda") == "gptqmodel"
+    with pytest.raises(LoaderError, match="--gptq-kernel"):
+        loader.gptq_kernel(ModelSpec(gptq_kernel="marlin2"), "cuda")
+
+
+def test_gptqmodels_causal_conv1d_stand_in_is_not_reported_as_the_kernel():
+    """Importing gptqmodel aliases its PyTorch port as ``causal_conv1d``; the status must still say the CUDA
+    kernel is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("causal_conv1d") is not None:
+        pytest.skip("causal-conv1d is really installed here")
+    code = textwrap.dedent("""
+        import gptqmodel, importlib.util
+        from minicpm_demo import loader
+        print("ALIASED", importlib.util.find_spec("causal_conv1d") is not None)
+        print("REPORTED", loader.installed_linear_attention_kernels()["causal-conv1d"])
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines()
+                 if line.split(" ")[0] in ("ALIASED", "REPORTED"))
+    assert lines == {"ALIASED": "True", "REPORTED": "False"}, done.stderr[-2000:]
