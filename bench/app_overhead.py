@@ -142,6 +142,8 @@ def app_run(client, image: str, new_tokens: int) -> dict:
         last = update
     finished = time.perf_counter()
     job.result()  # raises the app's error message, if any
+    if first is None:
+        raise RuntimeError(f"the app's reply had no text; its last update: {str(last)[:300]}")
     return app_measurement(started, first, finished, last["stats"])
 
 

@@ -3,7 +3,8 @@
     python bench/gptq_vs_bf16.py
 
 Builds both shape twins (real dimensions, random weights: ``python -m minicpm_demo.shape_twin [--gptq]``)
-into bench/.cache when missing. Each variant runs in a fresh process: ``loader.load`` (the app's loader), a
+into bench/.cache when missing (the weights are drawn on the GPU when there is one). GPTQ layers use the
+kernel the app would (``--gptq-kernel``, as the app's flag); the table names the layer class gptqmodel built. Each variant runs in a fresh process: ``loader.load`` (the app's loader), a
 first short reply, then one ``generate`` of --new-tokens tokens after a --prompt-tokens text prompt with
 ``min_new_tokens = max_new_tokens`` (random weights may pick EOS; it must not end the run).
 Prefill tokens/s comes from the time to the first new token, decode tokens/s from the tokens after it.
@@ -33,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import OFFLINE_ENV, markdown_table, ratio, shape_twin_checkpoint  # noqa: E402
+
+from minicpm_demo.loader import GPTQ_KERNELS  # noqa: E402
 
 # name: (checkpoint, dtype passed to the loader as --dtype would)
 VARIANTS = {
@@ -73,7 +76,7 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int) -> dict:
+def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int, gptq_kernel: str) -> dict:
     """One measurement, in this (fresh) process."""
     import torch
 
@@ -81,7 +84,7 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
     from minicpm_demo.tiny import REFERENCE_ADDED_TOKENS
 
     started = time.perf_counter()
-    loaded = loader.load(loader.ModelSpec(checkpoint, device="auto", dtype=dtype))
+    loaded = loader.load(loader.ModelSpec(checkpoint, device="auto", dtype=dtype, gptq_kernel=gptq_kernel))
     load_s = time.perf_counter() - started
     device = loaded.device
     synchronize = torch.cuda.synchronize if device == "cuda" else None
@@ -108,6 +111,8 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
     decode_s = clock.token_times[-1] - clock.token_times[0]
     return {
         "quantization": loaded.quantization,
+        "kernel": next((type(module).__name__ for module in loaded.model.modules()
+                        if type(module).__module__.startswith("gptqmodel.")), "torch.nn.Linear"),
         "dtype": str(loaded.model.dtype).removeprefix("torch."),
         "device": torch.cuda.get_device_name() if device == "cuda" else f"CPU ({os.cpu_count()} cores)",
         "load_s": load_s,
@@ -121,14 +126,16 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
     }
 
 
-def measure(variant: str, checkpoint: Path, prompt_tokens: int, new_tokens: int, repeats: int) -> dict:
+def measure(variant: str, checkpoint: Path, prompt_tokens: int, new_tokens: int, repeats: int,
+            gptq_kernel: str) -> dict:
     runs = []
     dtype = VARIANTS[variant][1]
     for _ in range(repeats):
         done = subprocess.run([sys.executable, __file__, "--worker", str(checkpoint), dtype, str(prompt_tokens),
-                               str(new_tokens)], capture_output=True, text=True, timeout=1800,
+                               str(new_tokens), gptq_kernel], capture_output=True, text=True, timeout=1800,
                               env={**os.environ, **OFFLINE_ENV})
         if done.returncode != 0:
+            print(done.stderr[-4000:], file=sys.stderr, flush=True)
             return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"  {variant}: prefill {runs[-1]['prefill_tok_s']:.1f} tok/s, decode {runs[-1]['decode_tok_s']:.2f} tok/s",
@@ -147,13 +154,15 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=8, help="tokens generated, EOS ignored (default 8)")
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per variant; medians (default 3)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE, help="where the shape twins are kept")
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--gptq-kernel", default="auto", choices=GPTQ_KERNELS,
+                        help="gptqmodel kernel for the GPTQ variants, as the app's flag (default auto)")
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
     if args.worker:
-        checkpoint, dtype, prompt_tokens, new_tokens = args.worker
-        print(json.dumps(run_variant(checkpoint, dtype, int(prompt_tokens), int(new_tokens))))
+        checkpoint, dtype, prompt_tokens, new_tokens, gptq_kernel = args.worker
+        print(json.dumps(run_variant(checkpoint, dtype, int(prompt_tokens), int(new_tokens), gptq_kernel)))
         return
 
     import torch
@@ -170,16 +179,17 @@ def main() -> None:
     for variant in variants:
         print(f"measuring {variant} …", file=sys.stderr, flush=True)
         results[variant] = measure(variant, checkpoints[VARIANTS[variant][0]], args.prompt_tokens, args.new_tokens,
-                                   args.repeats)
+                                   args.repeats, args.gptq_kernel)
     base = results.get("bf16", {})
     memory_kind = "max_memory_allocated" if on_cuda else "peak RSS"
     rows = []
     for variant, result in results.items():
         if "error" in result:
-            rows.append([VARIANT_LABELS[variant], f"failed: {result['error'][:80]}"] + [""] * 9)
+            rows.append([VARIANT_LABELS[variant], f"failed: {result['error'][:80]}"] + [""] * 10)
             continue
         rows.append([
-            VARIANT_LABELS[variant], result["dtype"], f"{result['load_s']:.1f}", f"{result['first_reply_s']:.1f}",
+            VARIANT_LABELS[variant], result["dtype"], result["kernel"], f"{result['load_s']:.1f}",
+            f"{result['first_reply_s']:.1f}",
             f"{result['peak_memory_mb'] / 1024:.2f}", f"{result['prefill_tok_s']:.1f}", f"{result['decode_tok_s']:.2f}",
             *(ratio(result[key], base[key]) if "load_s" in base else "–"
               for key in ("load_s", "peak_memory_mb", "prefill_tok_s", "decode_tok_s")),
@@ -191,8 +201,9 @@ def main() -> None:
     print(f"\nMiniCPM-V 4.6 shape twins on {device}, torch {torch.__version__}; prompt {args.prompt_tokens} tokens, "
           f"{args.new_tokens} new tokens (EOS ignored), median of {args.repeats} fresh process(es); "
           f"ratios vs BF16, measured in this run\n")
-    print(markdown_table(["variant", "compute dtype", "load s", "first reply s", f"{memory_kind} GiB",
-                          "prefill tok/s", "decode tok/s", "load ×", "memory ×", "prefill ×", "decode ×"], rows))
+    print(markdown_table(["variant", "compute dtype", "linear layers", "load s", "first reply s",
+                          f"{memory_kind} GiB", "prefill tok/s", "decode tok/s", "load ×", "memory ×", "prefill ×",
+                          "decode ×"], rows))
     print(f"\nlinear-attention kernels: {kernels}"
           + ("" if all(installed.values()) else
              " — the linear-attention layers ran transformers' slower PyTorch reference code"))

@@ -78,14 +78,17 @@ def twin_config_dict(token_ids: dict[str, int]) -> dict:
     return config
 
 
-def random_model(config_dict: dict, seed: int = 0):
-    """A BF16 MiniCPM-V 4.6 model with ``config_dict``'s shapes and the architecture's own random init."""
+def random_model(config_dict: dict, seed: int = 0, device: str = "cpu"):
+    """A BF16 MiniCPM-V 4.6 model with ``config_dict``'s shapes and the architecture's own random init, made on
+    ``device`` (on a GPU the init takes seconds instead of a minute)."""
     import torch
     from transformers import MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
 
     torch.manual_seed(seed)
     config = MiniCPMV4_6Config(**config_dict)
-    return MiniCPMV4_6ForConditionalGeneration._from_config(config, dtype=torch.bfloat16).eval()
+    with torch.device(device):
+        model = MiniCPMV4_6ForConditionalGeneration._from_config(config, dtype=torch.bfloat16)
+    return model.to("cpu").eval()
 
 
 def random_gptq_tensors(in_features: int, out_features: int, group_size: int, generator) -> dict:
@@ -172,12 +175,14 @@ def write_checkpoint(model, processor, out: Path, *, gptq: bool = False, group_s
     return out
 
 
-def build(out_dir: str | os.PathLike, *, gptq: bool = False, seed: int = 0, group_size: int = 128) -> Path:
-    """Build the shape twin into ``out_dir`` (replaced if it exists) and return its path."""
+def build(out_dir: str | os.PathLike, *, gptq: bool = False, seed: int = 0, group_size: int = 128,
+          device: str = "cpu") -> Path:
+    """Build the shape twin into ``out_dir`` (replaced if it exists) and return its path; the random weights are
+    drawn on ``device``."""
     def write(scratch: Path) -> Path:
         tokenizer = build_tokenizer()
         token_ids = reference_token_ids(tokenizer)
-        model = random_model(twin_config_dict(token_ids), seed)
+        model = random_model(twin_config_dict(token_ids), seed, device)
         model.generation_config = generation_config(token_ids)
         processor = build_processor(tokenizer, reference_processor_values())
         return write_checkpoint(model, processor, scratch / "twin", gptq=gptq, group_size=group_size, seed=seed)
@@ -195,9 +200,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="decoder linears as 4-bit GPTQ tensors (random codes, no calibration)")
     parser.add_argument("--group-size", type=int, default=128, help="GPTQ group size (default 128)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the weights (default 0)")
+    parser.add_argument("--device", default="cpu", help="where the random weights are drawn: cpu or cuda "
+                        "(default cpu)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    out = build(args.out_dir, gptq=args.gptq, seed=args.seed, group_size=args.group_size)
+    out = build(args.out_dir, gptq=args.gptq, seed=args.seed, group_size=args.group_size, device=args.device)
     print(f"wrote {'GPTQ 4-bit' if args.gptq else 'BF16'} shape twin of MiniCPM-V 4.6 to {out} "
           f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0

@@ -133,4 +133,5 @@ def test_gptq_vs_bf16_bench_prints_its_table(tiny_checkpoint, direct_gptq_tiny, 
     assert len(rows) == 2, done.stdout
     assert "failed" not in done.stdout
     assert rows[0].endswith("| 1.00× | 1.00× | 1.00× | 1.00× |")
+    assert "| torch.nn.Linear |" in rows[0] and "| TorchAtenLinear |" in rows[1]  # the app's CPU kernel
     assert "linear-attention kernels: causal-conv1d" in done.stdout
