@@ -32,8 +32,8 @@ GPTQ_KERNELS = ("auto", "gptqmodel", "gptq_triton", "gptq_torch", "gptq_torch_at
                 "gptq_exllama_v2")
 _NO_BUILD_GPTQ_KERNEL = {"cuda": "gptq_triton", "cpu": "gptq_torch_aten"}
 
-# Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.
 _DTYPE_LABELS = {"torch.bfloat16": "BF16", "torch.float16": "FP16", "torch.float32": "FP32"}
+# Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.
 _HF_CACHE_VARIABLES = ("HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "HF_MODULES_CACHE")
 # Optional kernels (import name: pip name) of the linear-attention layers; without them transformers uses
 # its slow PyTorch reference implementations.

@@ -79,8 +79,8 @@ def twin_config_dict(token_ids: dict[str, int]) -> dict:
 
 
 def random_model(config_dict: dict, seed: int = 0, device: str = "cpu"):
-    """A BF16 MiniCPM-V 4.6 model with ``config_dict``'s shapes and the architecture's own random init, made on
-    ``device`` (on a GPU the init takes seconds instead of a minute)."""
+    """A BF16 MiniCPM-V 4.6 model with ``config_dict``'s shapes and the architecture's own random init, drawn on
+    ``device`` and returned on the CPU."""
     import torch
     from transformers import MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
 
