@@ -31,15 +31,14 @@ def tiny_checkpoint(cache: Path) -> Path:
 
 def shape_twin_checkpoint(cache: Path, gptq: bool = False) -> Path:
     """The full-size shape twin (BF16, or GPTQ 4-bit), built into ``cache`` the first time (~1 min)."""
-    import torch
-
     from minicpm_demo import shape_twin
+    from minicpm_demo.loader import resolve_device
 
     out = cache / ("shape-twin-gptq" if gptq else "shape-twin")
     if not (out / "config.json").exists():
         print(f"building the {'GPTQ' if gptq else 'BF16'} shape twin into {out} (once, ~1 min) …",
               file=sys.stderr, flush=True)
-        shape_twin.build(out, gptq=gptq, device="cuda" if torch.cuda.is_available() else "cpu")
+        shape_twin.build(out, gptq=gptq, device=resolve_device("auto"))
     return out
 
 

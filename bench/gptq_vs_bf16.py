@@ -4,9 +4,10 @@
 
 Builds both shape twins (real dimensions, random weights: ``python -m minicpm_demo.shape_twin [--gptq]``)
 into bench/.cache when missing (the weights are drawn on the GPU when there is one). GPTQ layers use the
-kernel the app would (``--gptq-kernel``, as the app's flag); the table names the layer class gptqmodel built. Each variant runs in a fresh process: ``loader.load`` (the app's loader), a
-first short reply, then one ``generate`` of --new-tokens tokens after a --prompt-tokens text prompt with
-``min_new_tokens = max_new_tokens`` (random weights may pick EOS; it must not end the run).
+kernel the app would (``--gptq-kernel``, as the app's flag); the table names the layer class gptqmodel built.
+Each variant runs in a fresh process: ``loader.load`` (the app's loader), a first short reply, then one
+``generate`` of --new-tokens tokens after a --prompt-tokens text prompt with ``min_new_tokens =
+max_new_tokens`` (random weights may pick EOS; it must not end the run).
 Prefill tokens/s comes from the time to the first new token, decode tokens/s from the tokens after it.
 Memory is the process's peak RSS on a CPU and ``torch.cuda.max_memory_allocated`` on a GPU. Prints medians and
 ratios against BF16 measured in this run, and whether the optional linear-attention kernels are installed.
