@@ -51,6 +51,8 @@ class ModelSpec:
     device: str = "auto"
     dtype: str = "auto"
     gptq_kernel: str = "auto"
+    # > 0: decode with a torch.compile'd step and a static cache of this many tokens (engine/gpu.py); 0: eager
+    compile_tokens: int = 0
 
 
 @dataclass
@@ -89,7 +91,9 @@ def resolve_device(device: str) -> str:
 
 
 def _cache_key(spec: ModelSpec) -> tuple:
-    return (spec.model_id, spec.revision, resolve_device(spec.device), spec.dtype, spec.gptq_kernel)
+    # compile_tokens too: a compiled model carries its compiled step and warm-up state (engine/gpu.py)
+    return (spec.model_id, spec.revision, resolve_device(spec.device), spec.dtype, spec.gptq_kernel,
+            spec.compile_tokens)
 
 
 def load(spec: ModelSpec, progress: Callable[[str], None] | None = None) -> LoadedModel:

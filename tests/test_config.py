@@ -44,6 +44,17 @@ def test_bad_env_values_are_refused(capsys):
     assert "--max-video-frames-mb (env MAX_VIDEO_FRAMES_MB) is 0: use 1 or more" in capsys.readouterr().err
 
 
+def test_compile_reaches_the_model_spec_as_the_static_cache_length(capsys):
+    assert parse_config([], environ={}).model_spec.compile_tokens == 0  # eager unless asked
+    assert parse_config(["--compile"], environ={}).model_spec.compile_tokens == 16384
+    spec = parse_config([], environ={"COMPILE": "1", "COMPILE_MAX_TOKENS": "4096"}).model_spec
+    assert spec.compile_tokens == 4096
+    assert parse_config(["--compile-max-tokens", "8192"], environ={}).model_spec.compile_tokens == 0
+    with pytest.raises(SystemExit):
+        parse_config(["--compile", "--compile-max-tokens", "10"], environ={})
+    assert "--compile-max-tokens (env COMPILE_MAX_TOKENS) is 10: use 64 or more" in capsys.readouterr().err
+
+
 def test_media_limits_come_from_their_flags():
     limits = parse_config(["--max-video-frames-mb", "300", "--max-video-seconds", "60"], environ={}).media_limits
     assert limits.max_video_frames_bytes == 300 * 1024 * 1024 and limits.max_video_seconds == 60

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +43,16 @@ class _Stopped(Exception):
     """Raised inside a forward pass once its request's stop event is set."""
 
 
-# The stop event of the request whose ``generate`` runs in this thread (each request has its own thread).
+# The stop event of the request whose ``generate`` runs in this thread (each request has its own thread, or takes
+# its turn on the compiled-generate thread).
 _this_thread = threading.local()
 
 
 def _raise_if_stopped(module, args) -> None:
+    import torch
+
+    if torch.compiler.is_compiling():  # a compiled decoding step is one graph; Stop acts between tokens there
+        return
     event = getattr(_this_thread, "stop_event", None)
     if event is not None and event.is_set():
         raise _Stopped
@@ -68,6 +74,77 @@ def _make_stoppable_mid_pass(model) -> None:
             for layer in module:
                 layer.register_forward_pre_hook(_raise_if_stopped)
     model._stops_mid_pass = True
+
+
+# ---- compiled decoding (--compile) ---------------------------------------------------------------------------
+COMPILE_WARM_UP_TOKENS = 4
+_compiled_generate_thread: ThreadPoolExecutor | None = None
+_compiled_generate_lock = threading.Lock()
+
+
+def _compiled_generate_runner() -> ThreadPoolExecutor:
+    """The one thread that runs every compiled ``generate``, warm-up included.
+
+    torch.compile's CUDA graphs are recorded per thread, and calling them from several threads trips an assertion
+    (pytorch/pytorch#123177); so compiled replies queue for this thread instead of each starting its own."""
+    global _compiled_generate_thread
+    with _compiled_generate_lock:
+        if _compiled_generate_thread is None:
+            _compiled_generate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compiled-generate")
+        return _compiled_generate_thread
+
+
+def run_on_compiled_thread(work: Callable[[], Any]) -> Any:
+    """``work()`` on the compiled-generate thread (for code that calls a compiled model's ``generate`` itself)."""
+    return _compiled_generate_runner().submit(work).result()
+
+
+def compile_config(device: str):
+    from transformers import CompileConfig
+
+    if device == "cuda":
+        return CompileConfig(mode="reduce-overhead")  # CUDA graphs: one launch per token instead of thousands
+    config = CompileConfig(mode="default")
+    config._compile_all_devices = True  # generate compiles on accelerators only, unless told so
+    return config
+
+
+def compiled_generate_kwargs(loaded: loader.LoadedModel, prompt_tokens: int, max_new_tokens: int) -> dict[str, Any]:
+    """What makes ``generate`` decode with the compiled step and a static cache, or {} for eager decoding: when
+    compiling is off or failed, on ZeroGPU, or when the reply may not fit the static cache."""
+    limit = loaded.spec.compile_tokens
+    if not limit or ON_ZERO_GPU or compile_error(loaded) or prompt_tokens + max_new_tokens > limit:
+        return {}
+    # Always the same cache length, so that transformers reuses the compiled step instead of recompiling.
+    return {"cache_implementation": "static", "max_cache_len": limit, "compile_config": compile_config(loaded.device)}
+
+
+def compile_error(loaded: loader.LoadedModel) -> str | None:
+    return getattr(loaded.model, "_compile_error", None)
+
+
+def warm_up_compiled_decoding(loaded: loader.LoadedModel) -> None:
+    """Compile the decoding step now (on a GPU also record its CUDA graphs), so that no reply waits for it.
+
+    If that fails, decoding stays eager; ``compile_error`` says why."""
+    import torch
+
+    kwargs = compiled_generate_kwargs(loaded, 0, 0)
+    if not kwargs:
+        return
+    prompt = loaded.processor.tokenizer("Hello", return_tensors="pt")["input_ids"].to(loaded.model.device)
+    _make_stoppable_mid_pass(loaded.model)  # compiled as replies will run it
+
+    def warm_up() -> None:
+        with torch.inference_mode():
+            loaded.model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
+                                  max_new_tokens=COMPILE_WARM_UP_TOKENS, min_new_tokens=COMPILE_WARM_UP_TOKENS,
+                                  **kwargs)
+
+    try:
+        run_on_compiled_thread(warm_up)
+    except Exception as error:  # an unsupported setup must not cost the app its model
+        loaded.model._compile_error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def estimate_gpu_seconds(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
@@ -111,15 +188,20 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
         raise _out_of_memory(inputs) from None
     streamer = TextIteratorStreamer(loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
     result: dict[str, Any] = {}
+    compiled = compiled_generate_kwargs(loaded, int(inputs["input_ids"].shape[1]),
+                                        int(generate_kwargs.get("max_new_tokens", 0)))
 
     _make_stoppable_mid_pass(loaded.model)
 
     def generate() -> None:
         _this_thread.stop_event = stop_event
+        if stop_event.is_set():  # stopped while it waited for the compiled-generate thread
+            streamer.end()
+            return
         try:
             with torch.inference_mode():
                 result["output"] = loaded.model.generate(
-                    **inputs, **generate_kwargs, streamer=streamer,
+                    **inputs, **generate_kwargs, **compiled, streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop_event)]),
                 )
         except _Stopped:  # Stop pressed during a forward pass: the reply ends with what was streamed
@@ -128,11 +210,10 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
             result["error"] = error
             streamer.end()
 
-    worker = threading.Thread(target=generate, name="generate", daemon=True)
-    worker.start()
+    join = _start(generate, on_compiled_thread=bool(compiled))
     try:
         yield from streamer
-        worker.join()
+        join(None)
         if isinstance(result.get("error"), torch.OutOfMemoryError):
             del result["error"]  # its traceback holds the request's tensors: drop them before freeing the cache
             raise _out_of_memory(inputs)
@@ -143,7 +224,17 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
     finally:
         # Reached on normal end, on error, and when the consumer closes us (Stop).
         stop_event.set()
-        worker.join(timeout=30)
+        join(30)
+
+
+def _start(work: Callable[[], None], on_compiled_thread: bool) -> Callable[[float | None], None]:
+    """Run ``work`` on its own thread, or on the compiled-generate thread; returns a join(timeout)."""
+    if on_compiled_thread:
+        future = _compiled_generate_runner().submit(work)
+        return lambda timeout: wait([future], timeout) and None
+    worker = threading.Thread(target=work, name="generate", daemon=True)
+    worker.start()
+    return worker.join
 
 
 def _out_of_memory(inputs: Any) -> SettingsError:

@@ -57,8 +57,14 @@ class LocalEngine:
 
     def _load(self) -> None:
         try:
-            self._loaded = loader.load(self.spec, progress=self._set_progress)
+            loaded = loader.load(self.spec, progress=self._set_progress)
             load_readers()
+            if self.spec.compile_tokens and not gpu.ON_ZERO_GPU:
+                self._set_progress("Compiling the decoding step (--compile; once per start) …")
+                gpu.warm_up_compiled_decoding(loaded)
+                if gpu.compile_error(loaded):
+                    log.warning("--compile: decoding stays eager: %s", gpu.compile_error(loaded))
+            self._loaded = loaded
         except loader.LoaderError as error:
             self._error = str(error)
             log.error("model not loaded: %s", error)
@@ -80,10 +86,19 @@ class LocalEngine:
         if loaded.missing_kernels:
             warnings.append(f"{', '.join(loaded.missing_kernels)} not installed: linear-attention layers run on the "
                             "slow PyTorch fallback")
-        return EngineStatus("ready", f"`{loaded.spec.model_id}` · {loaded.quantization} · {loaded.device}", {
+        decoding = "eager"
+        if loaded.spec.compile_tokens:
+            if gpu.ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
+                warnings.append("--compile is not used on ZeroGPU (each reply runs in a fresh GPU worker)")
+            elif gpu.compile_error(loaded):
+                warnings.append(f"--compile failed, decoding without it: {gpu.compile_error(loaded)}")
+            else:
+                decoding = f"compiled (static cache {loaded.spec.compile_tokens} tokens)"
+        summary = f"`{loaded.spec.model_id}` · {loaded.quantization} · {loaded.device}"
+        return EngineStatus("ready", summary + (" · compiled decoding" if decoding != "eager" else ""), {
             "model": loaded.spec.model_id, "quantization": loaded.quantization, "device": loaded.device,
             "load_seconds": round(loaded.load_seconds, 1), "missing_kernels": loaded.missing_kernels,
-            "warnings": warnings,
+            "decoding": decoding, "warnings": warnings,
         })
 
     def ready_model(self) -> loader.LoadedModel:
