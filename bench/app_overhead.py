@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import OFFLINE_ENV, free_port, markdown_table, tiny_checkpoint, wait_for_url  # noqa: E402
 
 QUESTION = "Describe this picture in detail."
+NAN = float("nan")
 PAUSE_S = 0.5
 RAW = "raw generate + streamer (the card's code)"
 RAW_THREADS = "raw, load and processor on short-lived threads"
@@ -136,22 +138,39 @@ def app_run(client, image: str, new_tokens: int) -> dict:
                         {"do_sample": False, "max_new_tokens": new_tokens}, api_name="/chat")
     first = None
     last = None
+    text_updates = 0
     for update in job:
-        if first is None and update["answer"]:
-            first = time.perf_counter()
+        if update["answer"]:
+            first = first or time.perf_counter()
+            text_updates += 1
         last = update
     finished = time.perf_counter()
     job.result()  # raises the app's error message, if any
     if first is None:
-        raise RuntimeError(f"the app's reply had no text; its last update: {str(last)[:300]}")
-    return app_measurement(started, first, finished, last["stats"])
+        raise RuntimeError("the app's reply had no text (a checkpoint whose tokenizer cannot spell what it generates, "
+                           "as the shape twin's, streams none: use the tiny or a real checkpoint); its last update: "
+                           f"{str(last)[:300]}")
+    return app_measurement(started, first, finished, last["stats"], text_updates)
 
 
-def app_measurement(started: float, first: float, finished: float, stats: dict) -> dict:
-    """One app-side run as the client saw it, with the app's own stats for the same reply."""
+def app_measurement(started: float, first: float, finished: float, stats: dict, text_updates: int) -> dict:
+    """One app-side run as the client saw it, with the app's own stats for the same reply.
+
+    A reply whose text arrived in one update was not streamed to the client: it has no tokens/s (NaN)."""
     generated = stats["generated_tokens"]
-    return {"ttft_s": first - started, "tokens_per_s": (generated - 1) / (finished - first),
+    streamed = text_updates > 1 and finished > first
+    return {"ttft_s": first - started, "tokens_per_s": (generated - 1) / (finished - first) if streamed else NAN,
             "total_s": finished - started, "generated": generated, "app_stats": stats}
+
+
+def median(values) -> float:
+    """The median of the values that are numbers (NaN: not measured), or NaN when none is."""
+    numbers = [value for value in values if not math.isnan(value)]
+    return statistics.median(numbers) if numbers else NAN
+
+
+def shown(value: float, template: str) -> str:
+    return "–" if math.isnan(value) else template.format(value)
 
 
 class PageProtocol:
@@ -181,7 +200,7 @@ class PageProtocol:
         started = time.perf_counter()
         self.http.post(f"{self.api}/queue/join", json={"data": data, "fn_index": self.fn_index, "session_hash": session,
                                                         "event_data": None, "trigger_id": None}).raise_for_status()
-        first, reply = None, None
+        first, reply, text_updates = None, None, 0
         with self.http.stream("GET", f"{self.api}/queue/data", params={"session_hash": session}) as events:
             for line in events.iter_lines():
                 if not line.startswith("data:"):
@@ -190,22 +209,25 @@ class PageProtocol:
                 if message.get("msg") == "process_generating":
                     output = message["output"]["data"][0]
                     reply = output if reply is None else apply_diff(reply, output)
-                    if first is None and reply.get("answer"):
-                        first = time.perf_counter()
+                    if reply.get("answer"):
+                        first = first or time.perf_counter()
+                        text_updates += 1
                 elif message.get("msg") == "process_completed":
                     if not message.get("success", True):
                         raise RuntimeError(message["output"].get("error") or "the app failed")
                     reply = message["output"]["data"][0]
                     break
-        return app_measurement(started, first, time.perf_counter(), reply["stats"])
+        if first is None:  # the whole reply came with the completion message
+            first = time.perf_counter()
+        return app_measurement(started, first, time.perf_counter(), reply["stats"], text_updates)
 
 
 def paired(side: list[dict], baseline: list[dict]) -> tuple[float, float]:
     """Median added TTFT and tokens/s ratio of ``side`` against the ``baseline`` run of the same repeat.
 
     Each repeat runs every side back to back, so per-repeat differences cancel the VM's drift over minutes."""
-    return (statistics.median(run["ttft_s"] - base["ttft_s"] for run, base in zip(side, baseline)),
-            statistics.median(run["tokens_per_s"] / base["tokens_per_s"] for run, base in zip(side, baseline)))
+    return (median(run["ttft_s"] - base["ttft_s"] for run, base in zip(side, baseline)),
+            median(run["tokens_per_s"] / base["tokens_per_s"] for run, base in zip(side, baseline)))
 
 
 def warm_up_app(client, image: str, new_tokens: int, timeout: float = 900) -> None:
@@ -298,15 +320,14 @@ def main() -> None:
             app.terminate()
             app.wait(timeout=30)
 
-    medians = {side: {key: statistics.median(run[key] for run in measured) for key in ("ttft_s", "tokens_per_s",
-                                                                                        "total_s")}
+    medians = {side: {key: median(run[key] for run in measured) for key in ("ttft_s", "tokens_per_s", "total_s")}
                for side, measured in runs.items()}
     base = medians[RAW]
     rows = []
-    for side, median in medians.items():
+    for side, side_medians in medians.items():
         paired_ttft, paired_ratio = paired(runs[side], runs[RAW])
-        rows.append([side, f"{median['ttft_s'] * 1000:.0f}", f"{median['tokens_per_s']:.1f}", f"{median['total_s']:.2f}",
-                     f"{paired_ttft * 1000:+.0f}", f"{paired_ratio:.3f}×"])
+        rows.append([side, f"{side_medians['ttft_s'] * 1000:.0f}", shown(side_medians["tokens_per_s"], "{:.1f}"),
+                     f"{side_medians['total_s']:.2f}", f"{paired_ttft * 1000:+.0f}", shown(paired_ratio, "{:.3f}×")])
     updates = f"updates every {update_ms[0]} ms" if update_ms[0] else "the app's default update interval"
     print(f"\n{checkpoint.name}: 1344×1008 image, {args.new_tokens} new tokens (greedy, EOS ignored), {updates}, "
           f"median of {args.repeats}; the last two columns are medians of per-repeat differences and ratios "
@@ -315,7 +336,7 @@ def main() -> None:
     print(f"\nagainst \"{RAW_THREADS}\" instead, the app's own cost with the threading effect set aside:")
     for side in sides:
         paired_ttft, paired_ratio = paired(runs[side], runs[RAW_THREADS])
-        print(f"- {side}: added TTFT {paired_ttft * 1000:+.0f} ms, tokens/s {paired_ratio:.3f}×")
+        print(f"- {side}: added TTFT {paired_ttft * 1000:+.0f} ms, tokens/s {shown(paired_ratio, '{:.3f}×')}")
     print("\nwhere an app side's time goes: the app's own stats (measured inside the server, from the request "
           "reaching the engine to its first token) and the rest (HTTP and the client):")
     for side in sides:
@@ -326,6 +347,11 @@ def main() -> None:
               f"{medians[RAW_THREADS]['ttft_s'] * 1000:.0f} on short-lived threads), "
               f"transport {transport * 1000:.0f} ms, engine tokens/s "
               f"{statistics.median(run['app_stats']['tokens_per_s'] for run in inside):.1f}")
+    unstreamed = {side: sum(math.isnan(run["tokens_per_s"]) for run in runs[side]) for side in sides}
+    for side, count in unstreamed.items():
+        if count:
+            print(f"- {side}: in {count} of {args.repeats} runs the reply reached the client in one update, not "
+                  "streamed: no tokens/s for those runs (–)")
 
 
 if __name__ == "__main__":

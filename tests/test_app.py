@@ -219,7 +219,8 @@ def test_stop_button_keeps_the_partial_reply_marked_as_stopped(image_tab, red_im
         if index == 2:
             tab.stop(session)
     turn = session.conversation.turns[-1]
-    assert turn.stopped and turn.reply and turn.stats["generated_tokens"] < 100
+    # the third update comes ~0.4 s in: far short of 4000 tokens at any speed this machine decodes the tiny model
+    assert turn.stopped and turn.reply and turn.stats["generated_tokens"] < 1000
     assert STOPPED_MARK in shown[-1]["content"]
     assert not generate_threads_alive()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -127,11 +128,32 @@ def test_visual_tokens_bench_prints_its_table_and_plot(tiny_checkpoint, tmp_path
 
 def test_gptq_vs_bf16_bench_prints_its_table(tiny_checkpoint, direct_gptq_tiny, tmp_path):
     done = _run_bench("bench/gptq_vs_bf16.py", "--bf16-model", str(tiny_checkpoint), "--gptq-model",
-                      str(direct_gptq_tiny), "--variants", "bf16,gptq", "--repeats", "1", "--prompt-tokens", "16",
-                      "--new-tokens", "3", "--cache-dir", str(tmp_path))
-    rows = [line for line in done.stdout.splitlines() if line.startswith(("| BF16 |", "| GPTQ"))]
-    assert len(rows) == 2, done.stdout
+                      str(direct_gptq_tiny), "--variants", "bf16,gptq,bf16-compiled", "--repeats", "1",
+                      "--prompt-tokens", "16", "--new-tokens", "3", "--cache-dir", str(tmp_path))
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| BF16", "| GPTQ"))]
+    assert len(rows) == 3, done.stdout
     assert "failed" not in done.stdout
     assert rows[0].endswith("| 1.00× | 1.00× | 1.00× | 1.00× |")
-    assert "| torch.nn.Linear |" in rows[0] and "| TorchAtenLinear |" in rows[1]  # the app's CPU kernel
+    assert "| torch.nn.Linear | reference PyTorch |" in rows[0]
+    assert "| TorchAtenLinear |" in rows[1]  # the app's CPU kernel
+    assert rows[2].startswith("| BF16, --compile | ")
     assert "linear-attention kernels: causal-conv1d" in done.stdout
+    assert not (tmp_path / "shape-twin").exists()  # given checkpoints: no shape twin is built
+
+
+def test_hidden_linear_attention_kernels_are_not_found_by_transformers_or_the_loader(tmp_path):
+    """bench/gptq_vs_bf16.py's bf16-reference variant: an installed kernel package, then hidden."""
+    (tmp_path / "fla").mkdir()
+    (tmp_path / "fla" / "__init__.py").write_text("__version__ = '0.6.0'\n")
+    script = (
+        "import sys; sys.path.insert(0, 'bench'); import importlib, gptq_vs_bf16\n"
+        "from minicpm_demo import loader\n"
+        "print(loader.installed_linear_attention_kernels()['flash-linear-attention'])\n"
+        "gptq_vs_bf16.hide_linear_attention_kernels()\n"
+        "print(loader.installed_linear_attention_kernels()['flash-linear-attention'])\n"
+        "try:\n    importlib.import_module('fla')\nexcept ImportError:\n    print('ImportError')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "False", "ImportError"]
