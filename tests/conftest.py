@@ -61,10 +61,10 @@ def tiny_gptq_checkpoint(checkpoint_cache) -> Path:
 def app(tiny_checkpoint, tmp_path_factory):
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
     sys.path.insert(0, str(ROOT))
+    from helpers import free_port
+
     import app as app_module
     from minicpm_demo.config import parse_config
-
-    from helpers import free_port
 
     port = free_port()
     config = parse_config(["--model", str(tiny_checkpoint), "--device", "cpu", "--port", str(port)], environ={})
