@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import OFFLINE_ENV, markdown_table, ratio, shape_twin_checkpoint  # noqa: E402
 
-from minicpm_demo.loader import GPTQ_KERNELS  # noqa: E402
+from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS, GPTQ_KERNELS  # noqa: E402
 
 # name: (checkpoint, dtype passed to the loader as --dtype would, how it runs: "-" as the app does by default,
 # "hide-kernels" with the linear-attention kernels hidden, "compiled" as the app does with --compile)
@@ -55,7 +55,6 @@ VARIANTS = {
 VARIANT_LABELS = {"bf16": "BF16", "gptq": "GPTQ 4-bit", "fp32": "BF16 checkpoint as FP32",
                   "gptq-fp32": "GPTQ 4-bit, FP32 activations",
                   "bf16-reference": "BF16, kernels hidden", "bf16-compiled": "BF16, --compile"}
-COMPILE_TOKENS = 16384  # the app's --compile-max-tokens default
 FIRST_REPLY_PROMPT_TOKENS = 16
 
 
@@ -114,7 +113,7 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
 
     started = time.perf_counter()
     loaded = loader.load(loader.ModelSpec(checkpoint, device="auto", dtype=dtype, gptq_kernel=gptq_kernel,
-                                          compile_tokens=COMPILE_TOKENS if compiled else 0))
+                                          compile_tokens=DEFAULT_COMPILE_TOKENS if compiled else 0))
     if compiled:
         gpu.warm_up_compiled_decoding(loaded)
         if gpu.compile_error(loaded):

@@ -14,7 +14,7 @@ from typing import Any
 
 from minicpm_demo.engine.remote import RemoteSpec
 from minicpm_demo.engine.servers import SERVER_CHOICES
-from minicpm_demo.loader import DEFAULT_MODEL_ID, DEVICES, DTYPES, GPTQ_KERNELS, ModelSpec
+from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS, DEFAULT_MODEL_ID, DEVICES, DTYPES, GPTQ_KERNELS, ModelSpec
 from minicpm_demo.media import MB, MediaLimits
 from minicpm_demo.session import UPDATE_INTERVAL_S
 
@@ -47,7 +47,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--compile", "COMPILE", False, "Decode with a torch.compile'd step and a static cache (on a GPU with "
            "CUDA graphs): compiled once at start-up, ~35 s on a GPU; much faster decoding where Python's per-op cost "
            "dominates, as on a GPU", type=bool),
-    Option("--compile-max-tokens", "COMPILE_MAX_TOKENS", 16384, "With --compile: the static cache's length; a "
+    Option("--compile-max-tokens", "COMPILE_MAX_TOKENS", DEFAULT_COMPILE_TOKENS, "With --compile: the static cache's length; a "
            "reply whose prompt + max_new_tokens is longer decodes without the compiled step (MiniCPM-V 4.6 keeps "
            "12 KB per token of it in BF16)", type=int),
     Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "

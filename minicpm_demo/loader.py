@@ -31,6 +31,8 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 GPTQ_KERNELS = ("auto", "gptqmodel", "gptq_triton", "gptq_torch", "gptq_torch_aten", "gptq_marlin", "gptq_machete",
                 "gptq_exllama_v2")
 _NO_BUILD_GPTQ_KERNEL = {"cuda": "gptq_triton", "cpu": "gptq_torch_aten"}
+# --compile-max-tokens' default: the static cache of a compiled model (ModelSpec.compile_tokens)
+DEFAULT_COMPILE_TOKENS = 16384
 
 _DTYPE_LABELS = {"torch.bfloat16": "BF16", "torch.float16": "FP16", "torch.float32": "FP32"}
 # Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.

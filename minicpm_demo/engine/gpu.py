@@ -231,7 +231,11 @@ def _start(work: Callable[[], None], on_compiled_thread: bool) -> Callable[[floa
     """Run ``work`` on its own thread, or on the compiled-generate thread; returns a join(timeout)."""
     if on_compiled_thread:
         future = _compiled_generate_runner().submit(work)
-        return lambda timeout: wait([future], timeout) and None
+
+        def join(timeout: float | None) -> None:
+            wait([future], timeout)
+
+        return join
     worker = threading.Thread(target=work, name="generate", daemon=True)
     worker.start()
     return worker.join
