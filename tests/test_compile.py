@@ -132,3 +132,44 @@ def test_a_failed_compile_keeps_the_model_decoding_eagerly_and_says_why(tiny_che
     assert any(warning.startswith("--compile failed, decoding without it:") for warning in status.details["warnings"])
     deltas = ask(engine, red_image, 8)
     assert deltas[-1].stats.generated_tokens == 8
+
+
+@pytest.fixture
+def failing_compiled_step(compiled_engine, monkeypatch):
+    """The compiled engine's real model, with its compiled ``generate`` runs raising as a broken CUDA graph or
+    inductor kernel would (eager runs too when ``fails["eager"]`` is set). Decoding is compiled again after."""
+    model = compiled_engine.ready_model().model
+    real_generate = model.generate
+    fails = {"eager": False, "calls": []}
+
+    def generate(*args, **kwargs):
+        compiled = kwargs.get("cache_implementation") == "static"
+        fails["calls"].append("compiled" if compiled else "eager")
+        if compiled or fails["eager"]:
+            raise RuntimeError("simulated failure of the compiled step")
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", generate)
+    monkeypatch.setattr(model, "_compile_error", None, raising=False)
+    return fails
+
+
+def test_a_compiled_step_failing_in_a_reply_retries_it_eagerly_and_says_so(compiled_engine, failing_compiled_step,
+                                                                          red_image):
+    first = ask(compiled_engine, red_image, 8)
+    assert first[-1].stats.generated_tokens == 8 and "".join(d.answer for d in first)
+    status = compiled_engine.status()
+    assert status.details["decoding"] == "eager" and "compiled decoding" not in status.message
+    assert any("simulated failure of the compiled step" in warning for warning in status.details["warnings"])
+    second = ask(compiled_engine, red_image, 8)
+    assert second[-1].stats.generated_tokens == 8
+    assert failing_compiled_step["calls"] == ["compiled", "eager", "eager"]
+
+
+def test_an_error_eager_decoding_raises_too_is_the_requests_and_keeps_the_compiled_step(
+        compiled_engine, failing_compiled_step, red_image):
+    failing_compiled_step["eager"] = True
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        ask(compiled_engine, red_image, 8)
+    assert failing_compiled_step["calls"] == ["compiled", "eager"]
+    assert compiled_engine.status().details["decoding"].startswith("compiled")

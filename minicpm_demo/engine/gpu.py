@@ -8,6 +8,7 @@ closing the generator, since a thread Event cannot be sent along.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +21,8 @@ from minicpm_demo.settings import SettingsError
 
 # ZeroGPU's longest allocation for one call; PRO and organisation Spaces may set more (ZEROGPU_MAX_SECONDS).
 DEFAULT_GPU_SECONDS_CAP = 120
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,11 @@ def warm_up_compiled_decoding(loaded: loader.LoadedModel) -> None:
     try:
         run_on_compiled_thread(warm_up)
     except Exception as error:  # an unsupported setup must not cost the app its model
-        loaded.model._compile_error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        loaded.model._compile_error = _describe(error)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 def estimate_gpu_seconds(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
@@ -175,10 +182,11 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
     """Yield decoded text pieces as ``generate`` produces them, then ``GenerationDone``.
 
     ``generate`` runs in a worker thread under ``torch.inference_mode``; it ends within one token of
-    ``stop_event`` being set or of this generator being closed.
+    ``stop_event`` being set or of this generator being closed. If the compiled decoding step (--compile) fails
+    before the reply shows any text, the reply is generated again eagerly; when that works, decoding stays eager
+    from then on (the status line says why).
     """
     import torch
-    from transformers import StoppingCriteriaList, TextIteratorStreamer
 
     loaded = loader.load(spec)
     stop_event = stop_event or threading.Event()
@@ -186,12 +194,47 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
         inputs = inputs.to(loaded.model.device)
     except torch.OutOfMemoryError:
         raise _out_of_memory(inputs) from None
-    streamer = TextIteratorStreamer(loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    result: dict[str, Any] = {}
     compiled = compiled_generate_kwargs(loaded, int(inputs["input_ids"].shape[1]),
                                         int(generate_kwargs.get("max_new_tokens", 0)))
-
     _make_stoppable_mid_pass(loaded.model)
+    shown_text = False
+    try:
+        for piece in _stream_generate(loaded, inputs, generate_kwargs, compiled, stop_event):
+            shown_text = shown_text or bool(isinstance(piece, str) and piece)
+            yield piece
+    except _CompiledStepFailed as failure:
+        if shown_text or stop_event.is_set():
+            _stop_compiling(loaded, failure.error)
+            raise failure.error from None
+        # Eager decoding where the compiled step failed. Only once it works is the compiled step to blame (an
+        # error both raise is the request's, and the next reply may still use the compiled step).
+        for piece in _stream_generate(loaded, inputs, generate_kwargs, {}, stop_event):
+            if piece != "" and compile_error(loaded) is None:  # the streamer ends with "" even on errors
+                _stop_compiling(loaded, failure.error)
+            yield piece
+
+
+def _stop_compiling(loaded: loader.LoadedModel, error: BaseException) -> None:
+    loaded.model._compile_error = _describe(error)
+    log.warning("--compile: the compiled decoding step failed during a reply; decoding is eager from now on: %s",
+                loaded.model._compile_error)
+
+
+class _CompiledStepFailed(Exception):
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _stream_generate(loaded: loader.LoadedModel, inputs: Any, generate_kwargs: dict[str, Any],
+                     compiled: dict[str, Any], stop_event: threading.Event) -> Iterator[str | GenerationDone]:
+    """One ``generate`` run, compiled or eager, streamed; raises ``_CompiledStepFailed`` for a compiled run's
+    failure (other than running out of memory)."""
+    import torch
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(loaded.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    result: dict[str, Any] = {}
 
     def generate() -> None:
         _this_thread.stop_event = stop_event
@@ -211,20 +254,24 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
             streamer.end()
 
     join = _start(generate, on_compiled_thread=bool(compiled))
+    finished = False
     try:
         yield from streamer
         join(None)
+        finished = True
         if isinstance(result.get("error"), torch.OutOfMemoryError):
             del result["error"]  # its traceback holds the request's tensors: drop them before freeing the cache
             raise _out_of_memory(inputs)
         if "error" in result:
+            if compiled and isinstance(result["error"], Exception):
+                raise _CompiledStepFailed(result["error"])
             raise result["error"]
         if "output" in result:  # not when stopped mid-pass: then the consumer's own count of pieces stands
             yield GenerationDone(int(result["output"].shape[1]) - int(inputs["input_ids"].shape[1]))
     finally:
-        # Reached on normal end, on error, and when the consumer closes us (Stop).
-        stop_event.set()
-        join(30)
+        if not finished:  # the consumer closed us (Stop) or gave up: end the worker
+            stop_event.set()
+            join(30)
 
 
 def _start(work: Callable[[], None], on_compiled_thread: bool) -> Callable[[float | None], None]:
