@@ -232,7 +232,7 @@ def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size
                 container.seek(int(start + seconds / time_base), stream=stream, backward=True)
             return seconds > 0
 
-        frames, current, last_frame, check_landing = None, -1, None, False
+        frames, current, last_frame, check_landing, pending = None, -1, None, False, targets[0]
         try:
             for position, target in enumerate(targets):
                 if cancelled():
@@ -248,7 +248,9 @@ def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size
                                 store(target, _upright(keyframe, size))
                                 continue
                             check_landing = seek_before(target)
-                    frames = container.decode(stream)
+                    frames = _decode_skipping_unseen(container, stream, frame_index, lambda: pending) \
+                        if plan.timestamps else container.decode(stream)
+                pending = target
                 for frame in frames:
                     if cancelled():
                         raise Cancelled
@@ -290,6 +292,17 @@ def _decode_plan(container, fps: float) -> DecodePlan:
 def _frame_index(pts: int, start: int, time_base: float, fps: float) -> int:
     """The index of the frame shown at ``pts`` (in stream time-base units, from the stream's start)."""
     return round((pts - start) * time_base * fps)
+
+
+def _decode_skipping_unseen(container, stream, frame_index: Callable[[int], int], next_target: Callable[[], int]):
+    """``container.decode(stream)``, except that frames shown before ``next_target()`` which no other frame refers
+    to (most B-frames) are not decoded at all: nobody sees them, and the frames that are decoded stay
+    bit-identical. A frame's index comes from its packet's timestamp; packets without one are decoded."""
+    codec = stream.codec_context
+    for packet in container.demux(stream):
+        skippable = packet.pts is not None and frame_index(packet.pts) < next_target()
+        codec.skip_frame = "NONREF" if skippable else "DEFAULT"
+        yield from codec.decode(packet)
 
 
 def _decode_keyframe_alone(container, stream, frame_index: Callable[[int], int], target: int):
