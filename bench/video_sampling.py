@@ -6,7 +6,9 @@ Generates H.264 1280×720 clips (60 s ones and a long one; cached in bench/.cach
 and stack_frames 1 and 3 times each reader picking the frames the MiniCPM-V 4.6 video processor asks for,
 and measures its extra peak memory (each measurement in a fresh process, with PyAV and Pillow's format plugins
 imported before the clock starts, as in a running app). Prints medians and the ratios
-transformers / ours, measured in this run. Clips come with a 1 s keyframe interval, like phone cameras
+transformers / ours, measured in this run. A "decoding floor" row per case times the least decoding any reader
+returning the same frames must do (see ``decode_floor``), on one thread: transformers' time over it is the most
+any exact reader could gain on one core. Clips come with a 1 s keyframe interval, like phone cameras
 record; the 60 s clip comes camera-like (CABAC, B-frames, 8 Mbit/s, sensor noise: ~3 ms per frame to
 decode, like real phone footage) and as cheap ultrafast encodes (<1 ms per frame), one of them with x264's
 default keyframe interval of 250 frames.
@@ -81,15 +83,71 @@ def run_reader(reader: str, clip: str, max_num_frames: int, stack_frames: int) -
                           stack_frames=stack_frames)
     # What a running app has loaded once and for all (PyAV, Pillow's format plugins): both sides, off the clock.
     media.load_readers()
+    if reader == "floor":
+        keyframes = keyframe_indices(clip)  # reading the index is not decoding: off the clock
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     if reader == "ours":
         frames = media.sample_video(clip, indices_for).frames
+    elif reader == "floor":
+        frames = decode_floor(clip, indices_for, keyframes)
     else:
         frames, _ = load_video(clip, backend=reader, sample_indices_fn=indices_for)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"seconds": seconds, "extra_peak_mb": (peak - baseline) / 1024, "frames": int(len(frames))}
+
+
+FLOOR_LABEL = "decoding floor (1 thread, no RGB)"
+
+
+def keyframe_indices(clip: str) -> list[int]:
+    import av
+
+    with av.open(clip) as container:
+        stream = container.streams.video[0]
+        scale = float(stream.time_base) * float(stream.average_rate)
+        return sorted(round(packet.pts * scale) for packet in container.demux(stream)
+                      if packet.is_keyframe and packet.pts is not None)
+
+
+def decode_floor(clip: str, indices_for, keyframes: list[int]) -> list[int]:
+    """The decoding any reader returning exact frames must do, and nothing else: for each keyframe interval that
+    holds samples, from its keyframe to its last sample, skipping frames that are neither sampled nor referred to,
+    and no packet after the interval's last sampled one (the decoder is drained instead); one thread, no
+    conversion to RGB, nothing kept. Returns the indices reached."""
+    import bisect
+
+    import av
+    from transformers.video_utils import VideoMetadata
+
+    with av.open(clip) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"
+        codec, time_base, fps = stream.codec_context, float(stream.time_base), float(stream.average_rate)
+        metadata = VideoMetadata(total_num_frames=stream.frames, fps=fps, duration=float(stream.duration * time_base),
+                                 width=stream.width, height=stream.height)
+        targets = sorted(set(int(i) for i in indices_for(metadata)))
+        intervals: dict[int, list[int]] = {}
+        for target in targets:
+            intervals.setdefault(keyframes[bisect.bisect_right(keyframes, target) - 1], []).append(target)
+        reached = []
+        for keyframe, wanted in intervals.items():
+            container.seek(round(keyframe / fps / time_base), stream=stream, backward=True)
+            pending, unfed = iter(wanted), set(wanted)
+            target = next(pending)
+            for packet in container.demux(stream):
+                index = None if packet.pts is None else round(packet.pts * time_base * fps)
+                codec.skip_frame = "NONREF" if index is not None and index < target else "DEFAULT"
+                unfed.discard(index)
+                for frame in codec.decode(packet) + (codec.decode(None) if not unfed else []):
+                    while target is not None and round(frame.pts * time_base * fps) >= target:
+                        reached.append(target)
+                        target = next(pending, None)
+                if target is None or not unfed:
+                    codec.flush_buffers()
+                    break
+    return reached
 
 
 def measure(reader: str, clip: Path, max_num_frames: int, stack_frames: int, repeats: int) -> dict:
@@ -114,6 +172,8 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=CACHE, help="where generated clips are kept")
     parser.add_argument("--clips", default="camera,short,short250,long",
                         help="which clips: camera, short, short250, long (default: all)")
+    parser.add_argument("--no-floor", dest="floor", action="store_false",
+                        help="leave out the decoding-floor rows (the least decoding any exact reader must do)")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -147,16 +207,23 @@ def main() -> None:
             ours = measure("ours", clip, args.max_num_frames, stack_frames, args.repeats)
             print(f"| {label} | {stack_frames} | ours | {ours['seconds']:.2f} | {ours['extra_peak_mb']:.0f} | "
                   f"{ours['frames']} | 1.00 | 1.00 |", flush=True)
+            pyav_seconds = None
             for reader in readers:
                 theirs = measure(reader, clip, args.max_num_frames, stack_frames, args.repeats)
                 if "error" in theirs:
                     print(f"| {label} | {stack_frames} | transformers {reader} | failed: {theirs['error'][:60]} "
                           "| | | | |", flush=True)
                     continue
+                pyav_seconds = theirs["seconds"] if reader == "pyav" else pyav_seconds
                 print(f"| {label} | {stack_frames} | transformers {reader} | {theirs['seconds']:.2f} | "
                       f"{theirs['extra_peak_mb']:.0f} | {theirs['frames']} | "
                       f"{theirs['seconds'] / ours['seconds']:.1f}× | "
                       f"{theirs['extra_peak_mb'] / max(ours['extra_peak_mb'], 1):.1f}× |", flush=True)
+            if args.floor:
+                floor = measure("floor", clip, args.max_num_frames, stack_frames, args.repeats)
+                best = f"pyav/floor {pyav_seconds / floor['seconds']:.1f}×" if pyav_seconds else ""
+                print(f"| {label} | {stack_frames} | {FLOOR_LABEL} | {floor['seconds']:.2f} | – | {floor['frames']} "
+                      f"| {best} | |", flush=True)
 
 
 if __name__ == "__main__":

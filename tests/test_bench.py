@@ -19,8 +19,12 @@ def test_video_sampling_bench_prints_its_ratio_table(tmp_path):
     out = run_bench("bench/video_sampling.py", "--short-seconds", "2", "--long-minutes", "0", "--repeats", "1",
                     "--max-num-frames", "4", "--stacks", "3", "--cache-dir", str(tmp_path))
     rows = [line for line in out.splitlines() if line.startswith("| 2 s")]
-    assert len(rows) == 6, out  # camera-like, 1 s and 250-frame keyframes: ours + transformers each
+    assert len(rows) == 9, out  # camera-like, 1 s and 250-frame keyframes: ours, transformers and the floor each
     assert all("| ours |" in row or "×" in row for row in rows)
+    cells = [[cell.strip() for cell in row.split("|")] for row in rows]
+    ours = [row[6] for row in cells if row[3] == "ours"]
+    floor = [row[6] for row in cells if row[3].startswith("decoding floor")]
+    assert floor == ours and all(int(frames) > 0 for frames in ours), out  # the floor reaches every sample too
 
 
 def test_app_overhead_bench_compares_the_app_with_raw_generate(tiny_checkpoint, tmp_path):
