@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"app.py: bad credentials: {error}")
     users = [user for user, _ in options["auth"] or ()]
     # Say whether the page is protected, and for whom — never the passwords.
-    log.info("auth: %s", f"on for {len(users)} user(s): {', '.join(users)}" if users else "off (anyone who can reach it)")
+    log.info("auth: %s", f"on for {len(users)} user(s): {', '.join(users)}" if users
+             else "off (anyone who can reach it)")
     demo, engine = create_app(config)
     from minicpm_demo.ui import finish_deferred_imports
 

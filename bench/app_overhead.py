@@ -73,7 +73,8 @@ def bench_image(cache: Path) -> Path:
         image = Image.new("RGB", (1344, 1008), (235, 235, 225))
         draw = ImageDraw.Draw(image)
         for index in range(12):
-            draw.rectangle((60 + index * 100, 900 - index * 60, 130 + index * 100, 900), fill=(40, 90 + index * 12, 160))
+            left = 60 + index * 100
+            draw.rectangle((left, 900 - index * 60, left + 70, 900), fill=(40, 90 + index * 12, 160))
         image.save(path)
     return path
 

@@ -38,17 +38,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("--model", "MODEL_ID", DEFAULT_MODEL_ID, "Hub id or local directory of a MiniCPM-V 4.6 checkpoint"),
     Option("--revision", "MODEL_REVISION", None, "Hub revision (branch, tag or commit) of --model"),
     Option("--device", "DEVICE", "auto", "auto (CUDA if available, else CPU), cuda or cpu", choices=DEVICES),
-    Option("--dtype", "DTYPE", "auto", "Compute dtype: auto (GPU: the checkpoint's; CPU: float32 unless it has native BF16), "
-           "bfloat16, float16, float32",
-           choices=DTYPES),
+    Option("--dtype", "DTYPE", "auto", "Compute dtype: auto (GPU: the checkpoint's; CPU: float32 unless it has "
+           "native BF16), bfloat16, float16, float32", choices=DTYPES),
     Option("--gptq-kernel", "GPTQ_KERNEL", "auto", "gptqmodel kernel for a GPTQ checkpoint: auto (one that needs no "
            "build: gptq_triton on a GPU, gptq_torch_aten on a CPU), gptqmodel (its own pick: on a GPU, compiled at "
            "the first load, and on Hopper it downloads CUTLASS first), or a kernel by name", choices=GPTQ_KERNELS),
     Option("--compile", "COMPILE", False, "Decode with a torch.compile'd step and a static cache (on a GPU with "
            "CUDA graphs): compiled once at start-up, ~35 s on a GPU; much faster decoding where Python's per-op cost "
            "dominates, as on a GPU", type=bool),
-    Option("--compile-max-tokens", "COMPILE_MAX_TOKENS", DEFAULT_COMPILE_TOKENS, "With --compile: the static cache's length; a "
-           "reply whose prompt + max_new_tokens is longer decodes without the compiled step (MiniCPM-V 4.6 keeps "
+    Option("--compile-max-tokens", "COMPILE_MAX_TOKENS", DEFAULT_COMPILE_TOKENS, "With --compile: the static "
+           "cache's length; a reply whose prompt + max_new_tokens is longer decodes without the compiled step (MiniCPM-V 4.6 keeps "
            "12 KB per token of it in BF16)", type=int),
     Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "
            "http://gpu-box:8000/v1"),
@@ -156,7 +155,8 @@ def _dest(option: Option) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="app.py", description="MiniCPM-V 4.6 demo: image, multi-image and video chat.")
+    parser = argparse.ArgumentParser(prog="app.py",
+                                     description="MiniCPM-V 4.6 demo: image, multi-image and video chat.")
     for option in OPTIONS:
         described = f"{option.help} (env {option.env}; default {option.default})"
         if option.type is bool:

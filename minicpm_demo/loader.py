@@ -69,7 +69,8 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
-        return self.spec.model_id.rstrip("/").split("/")[-1] if os.path.isdir(self.spec.model_id) else self.spec.model_id
+        model_id = self.spec.model_id
+        return model_id.rstrip("/").split("/")[-1] if os.path.isdir(model_id) else model_id
 
 
 _cache: dict[tuple, LoadedModel] = {}
@@ -286,7 +287,8 @@ def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]
         raise LoaderError(f"Loading {spec.model_id} needs a package that is missing: {error}. "
                           "Install the project's requirements (`pip install -r requirements.txt`).") from error
     model.eval()
-    label = f"GPTQ {_quant_value(quantization, 'bits', 4)}-bit" if quantized else _DTYPE_LABELS.get(str(model.dtype), str(model.dtype))
+    dtype = str(model.dtype)
+    label = f"GPTQ {_quant_value(quantization, 'bits', 4)}-bit" if quantized else _DTYPE_LABELS.get(dtype, dtype)
     loaded = LoadedModel(spec=spec, model=model, processor=processor, device=device, quantization=label,
                          load_seconds=time.perf_counter() - started, missing_kernels=_missing_kernels(device))
     log.info("loaded %s (%s, %s attention) on %s in %.1f s", spec.model_id, label, attention, device,

@@ -87,7 +87,8 @@ def check_file(path: str | os.PathLike, kind: str, max_bytes: int, flag: str) ->
     try:
         size = os.path.getsize(path)
     except OSError:
-        raise MediaError(f"The {kind} {name!r} could not be read (it may have been removed). Upload it again.") from None
+        raise MediaError(f"The {kind} {name!r} could not be read (it may have been removed). "
+                         "Upload it again.") from None
     if size == 0:
         raise MediaError(f"The {kind} {name!r} is empty (0 bytes). Upload the file again.")
     if size > max_bytes:

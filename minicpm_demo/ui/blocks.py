@@ -195,7 +195,8 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
 def _status_markdown(engine) -> str:
     status = engine.status()
     if status.state == "ready":
-        return " · ".join([f"🟢 **Ready** · {status.message}"] + [f"⚠️ {w}" for w in status.details.get("warnings", ())])
+        warnings = [f"⚠️ {warning}" for warning in status.details.get("warnings", ())]
+        return " · ".join([f"🟢 **Ready** · {status.message}", *warnings])
     if status.state == "error":
         return f"🔴 **Model not available** — {status.message}"
     return f"⏳ **Loading** {status.message}"
