@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -43,7 +44,11 @@ def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) ->
 
 def _probe(path, name: str, limits: MediaLimits) -> VideoInfo:
     with _open_container(path, name) as container:
-        info = _stream_info(container, name)
+        return _checked_info(container, name, limits)
+
+
+def _checked_info(container, name: str, limits: MediaLimits) -> VideoInfo:
+    info = _stream_info(container, name)
     check_duration(name, info.duration, limits)
     return info
 
@@ -128,12 +133,15 @@ def sample_video(
                              "(or send it as an image).")
         if format_name != "GIF":  # FFmpeg reads animated GIFs, but not animated WebP or PNG
             return sample_animation(path, name, indices_for, limits, cancelled)
-    info = _probe(path, name, limits)  # the file was checked above
-    metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
-                             width=info.width, height=info.height, video_backend="pyav")
-    indices = sampled_indices(indices_for, metadata, name)
-    size, notes = decoded_size(name, info.width, info.height, len(indices), limits)
-    frames, last_index = _decode_frames(path, indices, info.fps, name, size, cancelled)
+    # Opening a container costs ~20 ms (FFmpeg decodes a frame to probe the stream): one serves the probe, the
+    # decoding plan and the first run of frames.
+    with _open_container(path, name) as container:
+        info = _checked_info(container, name, limits)
+        metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
+                                 width=info.width, height=info.height, video_backend="pyav")
+        indices = sampled_indices(indices_for, metadata, name)
+        size, notes = decoded_size(name, info.width, info.height, len(indices), limits)
+        frames, last_index = _decode_frames(path, container, indices, info.fps, name, size, cancelled)
     if last_index < max(indices):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
         notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
@@ -141,22 +149,24 @@ def sample_video(
     return SampledVideo(frames=frames, metadata=metadata, notes=notes)
 
 
-def _decode_frames(path, indices: list[int], fps: float, name: str, size: tuple[int, int] | None,
+def _decode_frames(path, container, indices: list[int], fps: float, name: str, size: tuple[int, int] | None,
                    cancelled: Callable[[], bool]) -> tuple[np.ndarray, int]:
     """The frames at ``indices`` (in that order, repeats allowed) as one RGB array, and the last index decoded.
 
     The sorted targets are cut into one contiguous run per CPU core (up to 4), each decoded in its own thread
-    with its own demuxer (PyAV releases the GIL while decoding). Within a run, the decoder reaches the next
-    target either by decoding on or by seeking to the keyframe before it, whichever the keyframe spacing
-    (read from packet flags) says is cheaper. Frames go straight into the output array, so nothing but the
+    with its own demuxer (PyAV releases the GIL while decoding); the first run decodes in ``container`` (open
+    already, and read ahead) where a seek takes it back to its start exactly. Within a run, the decoder reaches
+    the next target either by decoding on or by seeking to the keyframe before it, whichever the keyframe
+    spacing (read from packet flags) says is cheaper. Frames go straight into the output array, so nothing but the
     sampled frames is ever held.
     """
     slots: dict[int, list[int]] = {}
     for position, index in enumerate(indices):
         slots.setdefault(index, []).append(position)
     targets = sorted(slots)
-    with _open_container(path, name) as container:
-        plan = _decode_plan(container, fps)
+    plan = _decode_plan(container, fps)
+    # Containers sought by a byte guess (seek_margin_s) may not land at their start: those runs open their own.
+    reusable = container if plan.seekable and not plan.seek_margin_s else None
     # without seeking, a second run would decode the first run's frames again on its way to its own
     workers = max(1, min(os.cpu_count() or 1, 4, len(targets))) if plan.seekable else 1
     runs = [list(run) for run in np.array_split(np.array(targets), workers) if len(run)]
@@ -170,7 +180,9 @@ def _decode_frames(path, indices: list[int], fps: float, name: str, size: tuple[
         output["frames"][slots[index]] = array
 
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="video-decode") as pool:
-        results = list(pool.map(lambda run: _decode_run(path, run, fps, name, size, plan, store, cancelled), runs))
+        containers = [reusable] + [None] * (len(runs) - 1)  # None: the run opens its own
+        results = list(pool.map(lambda run, opened: _decode_run(path, run, fps, name, size, plan, store, cancelled,
+                                                                opened), runs, containers))
     decoded = [result for result in results if result is not None]
     if not decoded:
         raise _undecodable(name)
@@ -184,19 +196,19 @@ def _decode_frames(path, indices: list[int], fps: float, name: str, size: tuple[
 
 
 def _frame_buffer(shape: tuple[int, ...]) -> np.ndarray:
-    """An uninitialised uint8 array for the sampled frames, in memory advised to use huge pages where the OS
-    offers them.
+    """An uninitialised uint8 array for the sampled frames: on Linux, fresh private memory in 4 KB pages.
 
-    Faulting in hundreds of MB of fresh memory 4 KB at a time is the largest cost after decoding and RGB
-    conversion: on the 2-core development VM, filling 166 MB (60 frames of 720p) took 60-400 ms in ``np.empty``
-    memory and 20-25 ms in 2 MB pages; sampling 180 frames of 720p got 11-25 % faster.
+    Writing hundreds of MB of frames into fresh memory is the largest cost after decoding and RGB conversion,
+    and it depends on the pages: on the 2-core development VM, sampling 180 frames of 720p (500 MB) took
+    0.67 s into such memory, 0.85 s into transparent huge pages and 1.14 s from ``np.empty`` (which asks for
+    huge pages too); 3.1 s, 3.6 s and 3.5 s on the camera-like clip (medians of 4-6 fresh processes).
     """
     size = int(np.prod(shape))
-    advice = getattr(mmap, "MADV_HUGEPAGE", None)
-    if advice is None or size < (4 << 20):
+    no_huge_pages = getattr(mmap, "MADV_NOHUGEPAGE", None)
+    if no_huge_pages is None or size < (4 << 20):
         return np.empty(shape, dtype=np.uint8)
-    mapping = mmap.mmap(-1, size)
-    mapping.madvise(advice)
+    mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    mapping.madvise(no_huge_pages)
     return np.frombuffer(mapping, dtype=np.uint8).reshape(shape)
 
 
@@ -218,23 +230,25 @@ class _LandedAfterTarget(Exception):
     """A seek landed past the frame it was for."""
 
 
-def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store, cancelled):
-    """Decode one run of sorted targets; returns (last index decoded, its frame) or None if nothing decoded.
-    A run whose seek lands past its target is decoded again from the start, without seeking."""
+def _decode_run(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store, cancelled,
+                opened=None):
+    """Decode one run of sorted targets, in ``opened`` (a seekable container, left open) or a container of its
+    own; returns (last index decoded, its frame) or None if nothing decoded. A run whose seek lands past its
+    target is decoded again from the start, without seeking."""
     try:
-        return _decode_run_as_planned(path, targets, fps, name, size, plan, store, cancelled)
+        return _decode_run_as_planned(path, targets, fps, name, size, plan, store, cancelled, opened)
     except _LandedAfterTarget:
         return _decode_run_as_planned(path, targets, fps, name, size, replace(plan, seekable=False), store, cancelled)
 
 
 def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size, plan: DecodePlan, store,
-                           cancelled):
+                           cancelled, opened=None):
     import av
 
     spacing = plan.keyframe_spacing
     overhead = SEEK_OVERHEAD_FRAMES + round(plan.seek_margin_s * fps)
     seek_at = _plan_seeks(targets, spacing, overhead=overhead) if plan.seekable else set()
-    with _open_container(path, name) as container:
+    with nullcontext(opened) if opened else _open_container(path, name) as container:
         stream = container.streams.video[0]
         # Frame threading would refill its pipeline after every seek; the runs already use every core.
         stream.thread_type = "SLICE"
@@ -257,7 +271,7 @@ def _decode_run_as_planned(path, targets: list[int], fps: float, name: str, size
                     raise Cancelled
                 if frames is None or target in seek_at:
                     if plan.seekable:
-                        check_landing = seek_before(target, just_opened=position == 0)
+                        check_landing = seek_before(target, just_opened=position == 0 and not opened)
                         next_seeks = position + 1 == len(targets) or targets[position + 1] in seek_at
                         if next_seeks and spacing and target % spacing == 0 and not plan.seek_margin_s:
                             keyframe = _decode_keyframe_alone(container, stream, frame_index, target)
