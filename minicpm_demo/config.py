@@ -47,8 +47,8 @@ OPTIONS: tuple[Option, ...] = (
            "CUDA graphs): compiled once at start-up, ~35 s on a GPU; much faster decoding where Python's per-op cost "
            "dominates, as on a GPU", type=bool),
     Option("--compile-max-tokens", "COMPILE_MAX_TOKENS", DEFAULT_COMPILE_TOKENS, "With --compile: the static "
-           "cache's length; a reply whose prompt + max_new_tokens is longer decodes without the compiled step (MiniCPM-V 4.6 keeps "
-           "12 KB per token of it in BF16)", type=int),
+           "cache's length; a reply whose prompt + max_new_tokens is longer decodes without the compiled step "
+           "(MiniCPM-V 4.6 keeps 12 KB per token of it in BF16)", type=int),
     Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "
            "http://gpu-box:8000/v1"),
     Option("--api-key", "API_KEY", None, "With --backend openai: the server's API key, if it wants one"),
