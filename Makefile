@@ -40,7 +40,7 @@ browser:
 
 # A tiny random-weight MiniCPM-V 4.6 checkpoint, and the app running on it (offline, nonsense-speaking).
 tiny: $(VENV)/.runtime
-	$(PY) -m minicpm_demo.tiny checkpoints/tiny
+	$(PY) -m devtools.tiny checkpoints/tiny
 
 tiny-demo: tiny
 	$(PY) app.py --model checkpoints/tiny $(ARGS)

@@ -8,7 +8,7 @@ tokens (the benchmark copy of the checkpoint sets ``min_new_tokens``, so EOS can
 The raw side is ``processor.apply_chat_template`` + ``model.generate`` + ``TextIteratorStreamer`` in a worker
 process, run two ways: as the model card writes it (the baseline), and with the model load and the processor
 on short-lived threads, as the app does (on a CPU, torch's OpenMP runs ``generate`` faster when no other
-living thread has used it: see ``engine.base.prepared_unless_stopped``). The app side is ``python app.py`` in
+living thread has used it: see ``engine.pipeline.prepared_unless_stopped``). The app side is ``python app.py`` in
 another process, driven two ways: through ``gradio_client``'s ``/chat`` as a script would, and through the
 protocol the page's JavaScript client speaks (file upload, then ``queue/join`` and the server-sent event
 stream, read as events arrive; timed from the join, which the page sends when Send is pressed, as it uploads

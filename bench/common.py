@@ -24,14 +24,14 @@ def tiny_checkpoint(cache: Path) -> Path:
     """The tiny random-weight checkpoint, built into ``cache`` the first time."""
     out = cache / "tiny"
     if not (out / "config.json").exists():
-        subprocess.run([sys.executable, "-m", "minicpm_demo.tiny", str(out)], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "devtools.tiny", str(out)], cwd=ROOT, check=True,
                        capture_output=True)
     return out
 
 
 def shape_twin_checkpoint(cache: Path, gptq: bool = False) -> Path:
     """The full-size shape twin (BF16, or GPTQ 4-bit), built into ``cache`` the first time (~1 min)."""
-    from minicpm_demo import shape_twin
+    from devtools import shape_twin
     from minicpm_demo.loader import resolve_device
 
     out = cache / ("shape-twin-gptq" if gptq else "shape-twin")

@@ -2,7 +2,7 @@
 
     python bench/gptq_vs_bf16.py
 
-Builds the shape twins it measures (real dimensions, random weights: ``python -m minicpm_demo.shape_twin
+Builds the shape twins it measures (real dimensions, random weights: ``python -m devtools.shape_twin
 [--gptq]``) into bench/.cache when missing (the weights are drawn on the GPU when there is one). GPTQ layers use the
 kernel the app would (``--gptq-kernel``, as the app's flag); the table names the layer class gptqmodel built.
 Each variant runs in a fresh process: ``loader.load`` (the app's loader), a first short reply, then one
@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import OFFLINE_ENV, markdown_table, ratio, shape_twin_checkpoint  # noqa: E402
 
-from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS, GPTQ_KERNELS  # noqa: E402
+from minicpm_demo.gptq import KERNELS as GPTQ_KERNELS  # noqa: E402
+from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS  # noqa: E402
 
 # name: (checkpoint, dtype passed to the loader as --dtype would, how it runs: "-" as the app does by default,
 # "hide-kernels" with the linear-attention kernels hidden, "compiled" as the app does with --compile)
@@ -107,17 +108,17 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
     compiling the decoding step, and whose ``generate`` calls run on its compiled-generate thread."""
     import torch
 
+    from devtools.tiny_tokenizer import REFERENCE_ADDED_TOKENS
     from minicpm_demo import loader
-    from minicpm_demo.engine import gpu
-    from minicpm_demo.tiny import REFERENCE_ADDED_TOKENS
+    from minicpm_demo.engine import compiled as compiled_decoding
 
     started = time.perf_counter()
     loaded = loader.load(loader.ModelSpec(checkpoint, device="auto", dtype=dtype, gptq_kernel=gptq_kernel,
                                           compile_tokens=DEFAULT_COMPILE_TOKENS if compiled else 0))
     if compiled:
-        gpu.warm_up_compiled_decoding(loaded)
-        if gpu.compile_error(loaded):
-            raise RuntimeError(f"--compile failed: {gpu.compile_error(loaded)}")
+        compiled_decoding.warm_up(loaded)
+        if loaded.compile_error:
+            raise RuntimeError(f"--compile failed: {loaded.compile_error}")
     load_s = time.perf_counter() - started
     device = loaded.device
     synchronize = torch.cuda.synchronize if device == "cuda" else None
@@ -129,7 +130,7 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
 
     def generate(input_ids, count: int, streamer=None) -> None:
         input_ids = input_ids.to(device)
-        extra = gpu.compiled_generate_kwargs(loaded, input_ids.shape[1], count) if compiled else {}
+        extra = compiled_decoding.generate_kwargs(loaded, input_ids.shape[1], count) if compiled else {}
 
         def run() -> None:
             with torch.inference_mode():
@@ -137,7 +138,7 @@ def run_variant(checkpoint: str, dtype: str, prompt_tokens: int, new_tokens: int
                                       max_new_tokens=count, min_new_tokens=count, do_sample=False, streamer=streamer,
                                       **extra)
 
-        gpu.run_on_compiled_thread(run) if compiled else run()
+        compiled_decoding.run_on_compiled_thread(run) if compiled else run()
 
     started = time.perf_counter()
     generate(prompt[:, :FIRST_REPLY_PROMPT_TOKENS], 2)

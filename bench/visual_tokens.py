@@ -4,7 +4,7 @@
 
 One 1344×1008 image at downsample_mode 16x and 4x with max_slice_nums 1, 9 and 36, and a 30 s 1280×720
 clip at max_num_frames 32 and 64 with stack_frames 1 and 3, each through the app's own path:
-``LocalEngine.prepare_inputs`` with a ``Settings`` value, then ``engine.gpu.generate_pieces`` with
+``LocalEngine.prepare`` with a ``Settings`` value, then ``engine.generate.generate_pieces`` with
 max_new_tokens=1 (prefill = vision encoder + merger + language-model prefill up to the first token).
 On a CPU the stack_frames 3 rows are counted but not timed by default (their prefill alone takes ~6 min on
 2 cores; the default run takes ~7): list them in --video-cases to time them. On a GPU every row is timed, after
@@ -13,7 +13,7 @@ Prints medians and ratios against the baselines (image: 16x with max_slice_nums 
 video: 16x, 32 frames, stack 1), all measured in this run, and plots visual tokens against prefill time
 (--plot, default docs/perf-16x-vs-4x.png).
 
-The shape twin (real dimensions, random weights: ``python -m minicpm_demo.shape_twin``) is built into
+The shape twin (real dimensions, random weights: ``python -m devtools.shape_twin``) is built into
 bench/.cache/shape-twin when missing. Settings whose inputs come out identical to an earlier row's (e.g.
 max_slice_nums 36 for an image that needs fewer slices) reuse that row's timing instead of running again.
 On a CPU the model runs in float32 by default: on CPUs without AVX-512 BF16 / AMX, BF16 matmuls are
@@ -108,11 +108,11 @@ def default_dtype() -> str:
 
 def prefill_seconds(engine, inputs, settings) -> float:
     """Seconds from calling the app's generator to its end, with max_new_tokens=1: the time to first token."""
-    from minicpm_demo.engine import gpu
+    from minicpm_demo.engine import Generated, generate
 
     started = time.perf_counter()
-    for piece in gpu.generate_pieces(engine.spec, inputs, settings.to_generate_kwargs(), threading.Event()):
-        if isinstance(piece, gpu.GenerationDone):
+    for piece in generate.generate_pieces(engine.spec, inputs, settings.to_generate_kwargs(), threading.Event()):
+        if isinstance(piece, Generated):
             break
     return time.perf_counter() - started
 
@@ -122,7 +122,7 @@ def prepare(engine, case: Case, media: Path):
     messages = [{"role": "user", "content": [{"type": case.kind, "path": str(media)},
                                              {"type": "text", "text": "Describe this in detail."}]}]
     started = time.perf_counter()
-    inputs, _ = engine.prepare_inputs(messages, case.settings())
+    inputs = engine.prepare(messages, case.settings()).inputs
     return inputs, time.perf_counter() - started
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from minicpm_demo.engine.remote import RemoteSpec
 from minicpm_demo.engine.servers import SERVER_CHOICES
-from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS, DEFAULT_MODEL_ID, DEVICES, DTYPES, GPTQ_KERNELS, ModelSpec
+from minicpm_demo.gptq import KERNELS as GPTQ_KERNELS
+from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS, DEFAULT_MODEL_ID, DEVICES, DTYPES, ModelSpec
 from minicpm_demo.media import MB, MediaLimits
 from minicpm_demo.session import UPDATE_INTERVAL_S
 

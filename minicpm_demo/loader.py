@@ -6,9 +6,7 @@ Every failure an operator can fix becomes a ``LoaderError`` whose message names 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import json
 import logging
 import os
 import threading
@@ -18,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from minicpm_demo import gptq
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ID = "openbmb/MiniCPM-V-4.6-GPTQ"
@@ -25,18 +25,10 @@ BF16_MODEL_ID = "openbmb/MiniCPM-V-4.6"
 EXPECTED_MODEL_TYPE = "minicpmv4_6"
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-# gptqmodel's kernels for GPTQ layers. "auto" is ours: one that loads without building anything (on a GPU,
-# gptqmodel's own pick — Machete on Hopper, Marlin or ExLlama elsewhere — is compiled at the first load, and
-# Machete downloads CUTLASS from GitHub first, so it fails offline); "gptqmodel" leaves the pick to gptqmodel.
-GPTQ_KERNELS = ("auto", "gptqmodel", "gptq_triton", "gptq_torch", "gptq_torch_aten", "gptq_marlin", "gptq_machete",
-                "gptq_exllama_v2")
-_NO_BUILD_GPTQ_KERNEL = {"cuda": "gptq_triton", "cpu": "gptq_torch_aten"}
 # --compile-max-tokens' default: the static cache of a compiled model (ModelSpec.compile_tokens)
 DEFAULT_COMPILE_TOKENS = 16384
 
 _DTYPE_LABELS = {"torch.bfloat16": "BF16", "torch.float16": "FP16", "torch.float32": "FP32"}
-# Environment variables that importing gptqmodel (through tokenicer) points at a temp folder when unset.
-_HF_CACHE_VARIABLES = ("HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "HF_MODULES_CACHE")
 # Optional kernels (import name: pip name) of the linear-attention layers; without them transformers uses
 # its slow PyTorch reference implementations.
 LINEAR_ATTENTION_KERNELS = {"causal_conv1d": "causal-conv1d", "fla": "flash-linear-attention"}
@@ -53,7 +45,7 @@ class ModelSpec:
     device: str = "auto"
     dtype: str = "auto"
     gptq_kernel: str = "auto"
-    # > 0: decode with a torch.compile'd step and a static cache of this many tokens (engine/gpu.py); 0: eager
+    # > 0: decode with a torch.compile'd step and a static cache of this many tokens (engine/compiled.py); 0: eager
     compile_tokens: int = 0
 
 
@@ -66,6 +58,9 @@ class LoadedModel:
     quantization: str
     load_seconds: float
     missing_kernels: list[str] = field(default_factory=list)
+    # Our own state about this model, kept here rather than as attributes on the third-party model object:
+    stops_mid_pass: bool = False  # the Stop hooks are registered on its layers (engine/stopping.py)
+    compile_error: str | None = None  # why decoding is eager although --compile asked otherwise (engine/compiled.py)
 
     @property
     def name(self) -> str:
@@ -94,7 +89,7 @@ def resolve_device(device: str) -> str:
 
 
 def _cache_key(spec: ModelSpec) -> tuple:
-    # compile_tokens too: a compiled model carries its compiled step and warm-up state (engine/gpu.py)
+    # compile_tokens too: a compiled model carries its compiled step and warm-up state (engine/compiled.py)
     return (spec.model_id, spec.revision, resolve_device(spec.device), spec.dtype, spec.gptq_kernel,
             spec.compile_tokens)
 
@@ -121,58 +116,6 @@ def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _key_locks.clear()
-
-
-@contextlib.contextmanager
-def _keep_hf_cache_environment():
-    saved = {name: os.environ.get(name) for name in _HF_CACHE_VARIABLES}
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def prepare_gptq_environment() -> None:
-    """Import gptqmodel without letting it move the user's Hugging Face cache, sized for small CPUs."""
-    os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(max(1, min(os.cpu_count() or 1, 2))))
-    with _keep_hf_cache_environment():
-        import gptqmodel  # noqa: F401
-
-
-def quantized_module_groups(checkpoint_dir: str | os.PathLike) -> list[list[str]]:
-    """The names, relative to a decoder layer, of the modules that carry ``qweight`` in a checkpoint."""
-    names = sorted({
-        _block_relative_name(key[: -len(".qweight")])
-        for key in _checkpoint_tensor_names(Path(checkpoint_dir))
-        if key.endswith(".qweight")
-    })
-    return [names] if names else []
-
-
-def _block_relative_name(module: str) -> str:
-    # "model.language_model.layers.3.self_attn.q_proj" -> "self_attn.q_proj"
-    parts = module.split(".")
-    for index, part in enumerate(parts[:-1]):
-        if part == "layers" and parts[index + 1].isdigit():
-            return ".".join(parts[index + 2:])
-    return module
-
-
-def _checkpoint_tensor_names(checkpoint_dir: Path) -> list[str]:
-    index = checkpoint_dir / "model.safetensors.index.json"
-    if index.exists():
-        return list(json.loads(index.read_text())["weight_map"])
-    from safetensors import safe_open
-
-    names: list[str] = []
-    for shard in sorted(checkpoint_dir.glob("*.safetensors")):
-        with safe_open(str(shard), framework="pt") as handle:
-            names.extend(handle.keys())
-    return names
 
 
 def _snapshot_dir(spec: ModelSpec) -> Path:
@@ -222,8 +165,8 @@ def _torch_dtype(spec: ModelSpec, device: str, quantized: bool):
 
 
 def cpu_compute_dtype():
-    """BF16 where the CPU computes it natively (AVX512-BF16, AMX); elsewhere FP32, which prefilled ~4× and decoded
-    ~5× faster than emulated BF16 on the shape twin (bench/gptq_vs_bf16.py), for twice the memory."""
+    """BF16 where the CPU computes it natively (AVX512-BF16, AMX); elsewhere FP32: emulated BF16 is several times
+    slower to prefill and decode, which is worth twice the memory (docs/PERFORMANCE.md, GPTQ 4-bit vs BF16)."""
     import torch
 
     return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else torch.float32
@@ -288,7 +231,7 @@ def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]
                           "Install the project's requirements (`pip install -r requirements.txt`).") from error
     model.eval()
     dtype = str(model.dtype)
-    label = f"GPTQ {_quant_value(quantization, 'bits', 4)}-bit" if quantized else _DTYPE_LABELS.get(dtype, dtype)
+    label = f"GPTQ {gptq.setting(quantization, 'bits', 4)}-bit" if quantized else _DTYPE_LABELS.get(dtype, dtype)
     loaded = LoadedModel(spec=spec, model=model, processor=processor, device=device, quantization=label,
                          load_seconds=time.perf_counter() - started, missing_kernels=_missing_kernels(device))
     log.info("loaded %s (%s, %s attention) on %s in %.1f s", spec.model_id, label, attention, device,
@@ -305,23 +248,17 @@ def _wrong_model_type_message(spec: ModelSpec, found: str) -> str:
             "or a fine-tune of them.")
 
 
-def _quant_value(quantization, name: str, default):
-    if isinstance(quantization, dict):
-        return quantization.get(name, default)
-    return getattr(quantization, name, default)
-
-
 def gptq_kernel(spec: ModelSpec, device: str) -> str:
     """The gptqmodel backend a GPTQ checkpoint loads with ("gptqmodel": gptqmodel's own choice)."""
-    if spec.gptq_kernel not in GPTQ_KERNELS:
-        raise LoaderError(f"Unknown GPTQ kernel {spec.gptq_kernel!r}: use one of {', '.join(GPTQ_KERNELS)} "
+    if spec.gptq_kernel not in gptq.KERNELS:
+        raise LoaderError(f"Unknown GPTQ kernel {spec.gptq_kernel!r}: use one of {', '.join(gptq.KERNELS)} "
                           "(--gptq-kernel / GPTQ_KERNEL).")
-    return _NO_BUILD_GPTQ_KERNEL[device] if spec.gptq_kernel == "auto" else spec.gptq_kernel
+    return gptq.NO_BUILD_KERNEL[device] if spec.gptq_kernel == "auto" else spec.gptq_kernel
 
 
 def _prepare_gptq_config(spec: ModelSpec, checkpoint: Path, config, device: str) -> None:
     quantization = config.quantization_config
-    method = _quant_value(quantization, "quant_method", "gptq")
+    method = gptq.setting(quantization, "quant_method", "gptq")
     if str(method).lower() != "gptq":
         return
     missing = [package for module, package in (("gptqmodel", "gptqmodel"), ("optimum", "optimum"))
@@ -332,13 +269,13 @@ def _prepare_gptq_config(spec: ModelSpec, checkpoint: Path, config, device: str)
             f"`pip install {' '.join(missing)}` (both are in requirements.txt), or use the BF16 checkpoint "
             f"--model {BF16_MODEL_ID}."
         )
-    prepare_gptq_environment()
+    gptq.prepare_environment()
     if isinstance(quantization, dict):
         quantization = dict(quantization)
         if not quantization.get("modules_in_block_to_quantize"):
             # Without it, optimum would also quantize the linear-attention in_proj_a/in_proj_b layers
             # that gptqmodel keeps in full precision, and loading fails or reads garbage.
-            quantization["modules_in_block_to_quantize"] = quantized_module_groups(checkpoint)
+            quantization["modules_in_block_to_quantize"] = gptq.quantized_module_groups(checkpoint)
         kernel = gptq_kernel(spec, device)
         if kernel != "gptqmodel":
             quantization["backend"] = kernel

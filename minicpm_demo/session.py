@@ -10,14 +10,13 @@ import time
 from collections.abc import Iterator
 
 from minicpm_demo.chat import Conversation
-from minicpm_demo.engine.base import Engine
+from minicpm_demo.engine import Engine, run_request
 from minicpm_demo.settings import Settings
 
 # Streamed updates are sent at most this often (the first as soon as there is text), so a fast model does not
-# flood the browser. Each update takes the GIL from generate (our hop to Gradio's event loop, its postprocess,
-# diff, JSON and send). In paired runs on the 2-core development machine (tiny model, ~100 tokens/s) the app
-# decoded at 0.90x raw with an update every 100 ms, 0.98x every 200 ms and 1.01x every 300 ms; five updates
-# a second still read as a stream.
+# flood the browser: each update takes the GIL from generate (our hop to Gradio's event loop, its postprocess,
+# diff, JSON and send). Five updates a second still read as a stream and keep decoding at raw speed
+# (docs/PERFORMANCE.md, "What the app adds").
 UPDATE_INTERVAL_S = 0.2
 
 
@@ -49,7 +48,7 @@ def stream_reply(engine: Engine, conversation: Conversation, settings: Settings,
         raise ValueError("the conversation has no question waiting for a reply")
     answer, reasoning = "", ""
     last_sent = 0.0
-    for delta in engine.stream(conversation.to_messages(), settings, stop_event):
+    for delta in run_request(engine, conversation.to_messages(), settings, stop_event):
         answer += delta.answer
         reasoning += delta.reasoning
         if delta.stats is not None:

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _generator_fingerprint() -> str:
-    return hashlib.sha256((ROOT / "minicpm_demo" / "tiny.py").read_bytes()).hexdigest()[:12]
+    sources = (ROOT / "devtools" / "tiny.py", ROOT / "devtools" / "tiny_tokenizer.py")
+    return hashlib.sha256(b"".join(source.read_bytes() for source in sources)).hexdigest()[:12]
 
 
 def _build_checkpoint(cache_root: Path, gptq: bool) -> Path:
@@ -35,7 +36,7 @@ def _build_checkpoint(cache_root: Path, gptq: bool) -> Path:
     out = cache_root / f"tiny-{'gptq' if gptq else 'bf16'}-{_generator_fingerprint()}"
     if (out / "config.json").exists():
         return out
-    command = [sys.executable, "-m", "minicpm_demo.tiny", str(out)] + (["--gptq"] if gptq else [])
+    command = [sys.executable, "-m", "devtools.tiny", str(out)] + (["--gptq"] if gptq else [])
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"building the tiny checkpoint failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

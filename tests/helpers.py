@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def generate_threads_alive() -> bool:
-    """Whether a ``generate`` worker thread (engine/gpu.py) is still running."""
+    """Whether a ``generate`` worker thread (engine/generate.py) is still running."""
     return any(t.name == "generate" and t.is_alive() for t in threading.enumerate())
 
 

@@ -11,6 +11,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache, partial
 from pathlib import Path
 from typing import Callable
 
@@ -161,6 +162,18 @@ def jpeg_named_png(folder: Path) -> Path:
 
 
 # ---- videos ------------------------------------------------------------------------------------------
+
+@cache
+def _video_processor():
+    from transformers.models.minicpmv4_6 import MiniCPMV4_6VideoProcessor
+
+    return MiniCPMV4_6VideoProcessor()
+
+
+def sampler(max_num_frames=8, stack_frames=1):
+    """The video processor's own ``sample_frames``, bound to a request's settings, as the engines pass it."""
+    return partial(_video_processor().sample_frames, max_num_frames=max_num_frames, stack_frames=stack_frames)
+
 
 def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps: int = 10, size=(160, 120), rotation=None,
             container_format: str | None = None, pts_of: Callable[[int], int] | None = None, gop: int | None = None,

@@ -352,22 +352,3 @@ def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
         assert last["done"]
     finally:
         demo.close()
-
-
-def test_queue_polls_slowly_only_while_a_reply_is_generated(app, client, red_image):
-    from minicpm_demo.ui.pacing import BUSY_POLL_S, IDLE_POLL_S, PROGRESS_POLL_S
-
-    queue = app["demo"]._queue
-    idle = queue.sleep_when_free
-    # Gradio's own 1 ms / 10 ms polling kept an idle app at ~10 % of a core
-    assert idle == IDLE_POLL_S < BUSY_POLL_S and queue.progress_update_sleep_when_free == PROGRESS_POLL_S
-    job = client.submit("Talk.", [handle_file(str(red_image))], "image", None, {**GREEDY, "max_new_tokens": 40},
-                        api_name="/chat")
-    paces_while_generating = set()
-    while not job.done():  # sampled while the model generates, however soon the reply ends
-        if generate_threads_alive():
-            paces_while_generating.add(queue.sleep_when_free)
-        time.sleep(0.002)
-    job.result()
-    assert paces_while_generating == {BUSY_POLL_S}, "Gradio's 1 ms polling would slow generation down"
-    assert wait_for(lambda: queue.sleep_when_free == idle, timeout=10), "idle requests must start at once again"

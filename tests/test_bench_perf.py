@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from minicpm_demo import shape_twin, tiny
+from devtools import shape_twin, tiny
+from devtools.tiny_tokenizer import build_tokenizer, reference_token_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
@@ -19,13 +20,13 @@ SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
 
 @pytest.fixture(scope="module")
 def tiny_tokenizer():
-    return tiny.build_tokenizer()
+    return build_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def direct_gptq_tiny(tmp_path_factory, tiny_tokenizer) -> Path:
     """A tiny GPTQ checkpoint written the shape twin's way (random 4-bit codes, no calibration)."""
-    token_ids = tiny.reference_token_ids(tiny_tokenizer)
+    token_ids = reference_token_ids(tiny_tokenizer)
     model = shape_twin.random_model(tiny.tiny_config_dict(len(tiny_tokenizer), token_ids))
     model.generation_config = tiny.generation_config(token_ids)
     processor = tiny.build_processor(tiny_tokenizer, {**tiny.TINY_PROCESSOR_VALUES, "scale_resolution": 224})
@@ -38,7 +39,7 @@ def _without(config: dict, keys) -> dict:
 
 
 def test_shape_twin_config_is_the_real_one_but_for_token_ids(tiny_tokenizer):
-    token_ids = tiny.reference_token_ids(tiny_tokenizer)
+    token_ids = reference_token_ids(tiny_tokenizer)
     config = shape_twin.twin_config_dict(token_ids)
     reference = shape_twin.reference_config()
     ignored = set(shape_twin.TOKEN_ID_KEYS) | {"transformers_version"}
@@ -51,7 +52,7 @@ def test_shape_twin_config_is_the_real_one_but_for_token_ids(tiny_tokenizer):
 def test_shape_twin_builds_the_full_size_model(tiny_tokenizer):
     from transformers import MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
 
-    config = MiniCPMV4_6Config(**shape_twin.twin_config_dict(tiny.reference_token_ids(tiny_tokenizer)))
+    config = MiniCPMV4_6Config(**shape_twin.twin_config_dict(reference_token_ids(tiny_tokenizer)))
     with torch.device("meta"):
         model = MiniCPMV4_6ForConditionalGeneration(config)
     text, vision = shape_twin.reference_config()["text_config"], shape_twin.reference_config()["vision_config"]

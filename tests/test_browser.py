@@ -10,6 +10,9 @@ from helpers import ROOT, fetch, start_app_without_weights, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
+# UPDATE_README_SCREENSHOT=1: the chat test also rewrites the README's picture, with an example asset as upload.
+README_SCREENSHOT = ROOT / "docs" / "screenshot.png" if os.environ.get("UPDATE_README_SCREENSHOT") == "1" else None
+DESKTOP = {"width": 1280, "height": 1400}
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                "--disable-component-update", "--no-first-run", "--disable-sync"]
 
@@ -31,13 +34,34 @@ def browser():
             browser.close()
 
 
+def _save_readme_screenshot(page) -> None:
+    """The page down to its chat buttons, as a visitor first sees it in a laptop's window, as a palette PNG
+    (the page is flat colours and text, which 256 colours keep)."""
+    from PIL import Image
+
+    page.evaluate("window.scrollTo(0, 0)")
+    buttons = page.locator("#send_image").bounding_box()
+    page.screenshot(path=str(README_SCREENSHOT), clip={"x": 0, "y": 0, "width": DESKTOP["width"],
+                                                       "height": round(buttons["y"] + buttons["height"] + 16)})
+    with Image.open(README_SCREENSHOT) as shot:
+        palette = shot.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette.save(README_SCREENSHOT, optimize=True)
+
+
 def test_upload_ask_stream_then_video_settings(browser, app, red_image):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="en-US")
+    page = browser.new_page(viewport=DESKTOP, locale="en-US")
     page.goto(app["url"])
     expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
 
-    page.locator("#input_image input[type=file]").set_input_files(str(red_image))
+    picture = ROOT / "assets" / "chart.png" if README_SCREENSHOT else red_image
+    if README_SCREENSHOT:  # greedy and short: the same reply on every run, so the picture changes with the page
+        page.locator("#advanced_image").get_by_text("Advanced settings").click()
+        page.locator("#setting_do_sample_image input[type=checkbox]").uncheck()
+        page.locator("#setting_max_new_tokens_image input[type=number]").fill("60")
+        page.locator("#setting_max_new_tokens_image input[type=number]").press("Tab")
+        page.locator("#advanced_image").get_by_text("Advanced settings").click()
+    page.locator("#input_image input[type=file]").set_input_files(str(picture))
     page.locator("#input_image textarea").fill("What is in this picture?")
     page.locator("#send_image").click()
 
@@ -53,6 +77,8 @@ def test_upload_ask_stream_then_video_settings(browser, app, red_image):
     assert len(lengths) >= 2, "the reply grows while it streams"
     expect(page.locator("#chatbot_image .user").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "image-chat.png"), full_page=True)
+    if README_SCREENSHOT:
+        _save_readme_screenshot(page)
 
     page.locator("#tab_video-button, button[role=tab]:has-text('Video')").first.click()
     page.locator("#advanced_video").get_by_text("Advanced settings").click()

@@ -11,7 +11,7 @@ import pytest
 from torch._dynamo.utils import counters
 
 from minicpm_demo.chat import Attachment, Conversation
-from minicpm_demo.engine import LocalEngine, gpu
+from minicpm_demo.engine import LocalEngine, compiled, run_request
 from minicpm_demo.loader import ModelSpec
 from minicpm_demo.settings import Settings
 
@@ -53,7 +53,7 @@ def ask(engine, image, max_new_tokens, stop_after_pieces=None):
     settings = Settings.for_modality("image", do_sample=False, max_new_tokens=max_new_tokens)
     stop = threading.Event()
     deltas = []
-    for delta in engine.stream(messages, settings, stop):
+    for delta in run_request(engine, messages, settings, stop):
         deltas.append(delta)
         if stop_after_pieces and sum(1 for d in deltas if d.answer) == stop_after_pieces:
             stop.set()
@@ -75,7 +75,7 @@ def test_a_compiled_reply_streams_the_same_text_as_eager_decoding(compiled_engin
     # the same model, plain generate: dynamic cache, no compiled step
     messages = Conversation().ask("Describe the picture.", (Attachment(str(red_image), "image"),)).to_messages()
     settings = Settings.for_modality("image", do_sample=False, max_new_tokens=32)
-    inputs, _ = compiled_engine.prepare_inputs(messages, settings)
+    inputs = compiled_engine.prepare(messages, settings).inputs
     loaded = compiled_engine.ready_model()
     output = loaded.model.generate(**inputs, **settings.to_generate_kwargs())
     eager = loaded.processor.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
@@ -124,7 +124,7 @@ def test_a_failed_compile_keeps_the_model_decoding_eagerly_and_says_why(tiny_che
         config._compile_all_devices = True
         return config
 
-    monkeypatch.setattr(gpu, "compile_config", unusable_config)
+    monkeypatch.setattr(compiled, "compile_config", unusable_config)
     engine = LocalEngine(ModelSpec(str(tiny_checkpoint), device="cpu", compile_tokens=CACHE_TOKENS))
     status = engine.wait_until_loaded(timeout=300)
     assert status.state == "ready"
@@ -150,7 +150,7 @@ def failing_compiled_step(compiled_engine, monkeypatch):
         return real_generate(*args, **kwargs)
 
     monkeypatch.setattr(model, "generate", generate)
-    monkeypatch.setattr(model, "_compile_error", None, raising=False)
+    monkeypatch.setattr(compiled_engine.ready_model(), "compile_error", None)
     return fails
 
 

@@ -78,3 +78,23 @@ def test_readme_front_matter_is_a_valid_space_card():
     assert (ROOT / card["app_file"]).exists()
     assert "openbmb/MiniCPM-V-4.6-GPTQ" in card["models"]
     assert len(card["short_description"]) <= 60
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's id for a markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file_and_heading():
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            path, _, fragment = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.exists(), f"{page.name}: {target}"
+            if fragment and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", re.sub(r"^```.*?^```", "", linked.read_text(),
+                                                            flags=re.MULTILINE | re.DOTALL), re.MULTILINE)
+                assert fragment in {_anchor(heading) for heading in headings}, f"{page.name}: {target}"

@@ -14,6 +14,7 @@ from helpers import generate_threads_alive, wait_for
 from PIL import Image
 
 from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.engine import run_request
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -35,7 +36,7 @@ def assert_same_inputs(ours, theirs):
 
 
 def collect(engine, messages, settings, stop_event=None):
-    deltas = list(engine.stream(messages, settings, stop_event or threading.Event()))
+    deltas = list(run_request(engine, messages, settings, stop_event or threading.Event()))
     answer = "".join(d.answer for d in deltas)
     reasoning = "".join(d.reasoning for d in deltas)
     stats = deltas[-1].stats
@@ -50,7 +51,7 @@ def test_image_inputs_equal_the_card_snippet(engine, red_image):
     processor = engine.ready_model().processor
     settings = greedy("image")
     conversation = Conversation().ask("What is in this image?", (Attachment(str(red_image), "image"),))
-    ours, _ = engine.prepare_inputs(conversation.to_messages(), settings)
+    ours = engine.prepare(conversation.to_messages(), settings).inputs
     image = Image.open(red_image).convert("RGB")
     theirs = card_inputs(processor, [{"role": "user", "content": [
         {"type": "image", "image": image}, {"type": "text", "text": "What is in this image?"}]}],
@@ -63,7 +64,7 @@ def test_three_images_keep_their_order_and_equal_the_card(engine, three_images):
     processor = engine.ready_model().processor
     settings = greedy("multi-image")
     attachments = tuple(Attachment(str(p), "image") for p in three_images)
-    ours, _ = engine.prepare_inputs(Conversation().ask("Compare them.", attachments).to_messages(), settings)
+    ours = engine.prepare(Conversation().ask("Compare them.", attachments).to_messages(), settings).inputs
     content = [{"type": "image", "image": Image.open(p).convert("RGB")} for p in three_images]
     theirs = card_inputs(processor, [{"role": "user", "content": content + [{"type": "text", "text": "Compare them."}]}],
                          downsample_mode="16x", max_slice_nums=9, use_image_id=True, enable_thinking=False)
@@ -88,8 +89,8 @@ def decode_all_frames(path):
 def test_video_inputs_equal_the_processor_sampling_the_whole_video(engine, short_video, stack_frames, max_num_frames):
     processor = engine.ready_model().processor
     settings = greedy("video", stack_frames=stack_frames, max_num_frames=max_num_frames)
-    ours, _ = engine.prepare_inputs(
-        Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages(), settings)
+    ours = engine.prepare(
+        Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages(), settings).inputs
     frames, metadata = decode_all_frames(short_video)
     theirs = card_inputs(processor, [{"role": "user", "content": [
         {"type": "video", "video": frames}, {"type": "text", "text": "What happens?"}]}],
@@ -100,12 +101,34 @@ def test_video_inputs_equal_the_processor_sampling_the_whole_video(engine, short
     assert_same_inputs(ours, theirs)
 
 
+def test_a_prepared_request_says_what_the_model_gets_without_running_it(engine, short_video):
+    model = engine.ready_model().model
+    passes = []
+    counted = model.register_forward_pre_hook(lambda *args: passes.append(1))
+    settings = greedy("video", downsample_mode="4x", max_num_frames=3, max_new_tokens=4)
+    messages = Conversation().ask("What happens?", (Attachment(str(short_video), "video"),)).to_messages()
+    try:
+        prepared = engine.prepare(messages, settings)
+    finally:
+        counted.remove()
+    assert passes == [], "preparing runs no forward pass"
+    template_call, generate_call = prepared.calls["apply_chat_template"], prepared.calls["generate"]
+    assert template_call["processor_kwargs"]["downsample_mode"] == generate_call["downsample_mode"] == "4x"
+    assert template_call["processor_kwargs"]["max_num_frames"] == 3 and generate_call["max_new_tokens"] == 4
+    (video,) = prepared.media
+    assert video.kind == "video" and video.name == short_video.name and video.size == (160, 120)
+    assert len(video.frames_s) == 3 and list(video.frames_s) == sorted(video.frames_s) and video.frames_s[-1] < 4
+    assert prepared.prompt_tokens == prepared.inputs["input_ids"].shape[1] and 0 < prepared.visual_tokens
+    _, _, _, stats = collect(engine, messages, settings)
+    assert (stats.prompt_tokens, stats.visual_tokens) == (prepared.prompt_tokens, prepared.visual_tokens)
+
+
 def test_4x_gives_about_four_times_the_visual_tokens(engine, red_image):
     messages = Conversation().ask("Read it.", (Attachment(str(red_image), "image"),)).to_messages()
     image_token = engine.ready_model().model.config.image_token_id
     counts = {}
     for mode in ("16x", "4x"):
-        inputs, _ = engine.prepare_inputs(messages, greedy("image", downsample_mode=mode))
+        inputs = engine.prepare(messages, greedy("image", downsample_mode=mode)).inputs
         counts[mode] = int((inputs["input_ids"] == image_token).sum())
     assert 3.5 <= counts["4x"] / counts["16x"] <= 4.5, counts
 
@@ -132,7 +155,7 @@ def test_stream_has_several_increments_equal_to_a_plain_decode(engine, red_image
     deltas, answer, _, stats = collect(engine, messages, settings)
     assert sum(1 for d in deltas if d.answer) >= 3
     loaded = engine.ready_model()
-    inputs, _ = engine.prepare_inputs(messages, settings)
+    inputs = engine.prepare(messages, settings).inputs
     output = loaded.model.generate(**inputs, **settings.to_generate_kwargs())
     plain = loaded.processor.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     splitter = ReasoningSplitter(thinking=False)
@@ -147,7 +170,7 @@ def test_stop_event_ends_generation_in_the_worker(engine, red_image):
     settings = greedy("image", max_new_tokens=2000)
     messages = Conversation().ask("Go on and on.", (Attachment(str(red_image), "image"),)).to_messages()
     stop = threading.Event()
-    stream = engine.stream(messages, settings, stop)
+    stream = run_request(engine, messages, settings, stop)
     pieces = []
     for delta in stream:
         pieces.append(delta)
@@ -165,7 +188,7 @@ def test_closing_the_stream_stops_generation(engine, red_image):
     """What Gradio does on Stop: it closes the generator; the worker thread must end too."""
     settings = greedy("image", max_new_tokens=2000)
     messages = Conversation().ask("Go on.", (Attachment(str(red_image), "image"),)).to_messages()
-    stream = engine.stream(messages, settings, threading.Event())
+    stream = run_request(engine, messages, settings, threading.Event())
     next(stream)
     next(stream)
     started = time.perf_counter()
@@ -192,7 +215,7 @@ def test_thinking_switch_changes_the_prompt_and_the_reply_lands_in_reasoning(eng
     messages = Conversation().ask("Think first.", (Attachment(str(red_image), "image"),)).to_messages()
     prompts = {}
     for thinking in (False, True):
-        inputs, _ = engine.prepare_inputs(messages, greedy("image", enable_thinking=thinking))
+        inputs = engine.prepare(messages, greedy("image", enable_thinking=thinking)).inputs
         prompts[thinking] = processor.decode(inputs["input_ids"][0])
     assert prompts[False].endswith("<think>\n\n</think>\n\n")
     assert prompts[True].endswith("<think>\n")
@@ -245,7 +268,7 @@ def test_the_most_frames_the_settings_allow_are_answered_with_frames_scaled_to_t
 
 
 def test_running_out_of_device_memory_tells_the_user_what_to_send_instead(engine, red_image, monkeypatch):
-    from minicpm_demo.settings import SettingsError
+    from minicpm_demo.engine import ResourceError
 
     model = engine.ready_model().model
     real_generate = model.generate
@@ -255,7 +278,7 @@ def test_running_out_of_device_memory_tells_the_user_what_to_send_instead(engine
 
     monkeypatch.setattr(model, "generate", out_of_memory)
     messages = Conversation().ask("What is it?", (Attachment(str(red_image), "image"),)).to_messages()
-    with pytest.raises(SettingsError, match=r"^The GPU ran out of memory for this request \(\d+ prompt tokens\)\. "
+    with pytest.raises(ResourceError, match=r"^The GPU ran out of memory for this request \(\d+ prompt tokens\)\. "
                                             r"Send less at once: a lower max_slice_nums"):
         collect(engine, messages, greedy("image", max_new_tokens=3))
     assert not generate_threads_alive()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from minicpm_demo import loader
+from minicpm_demo import gptq, loader
 from minicpm_demo.loader import LoaderError, ModelSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_gptq_checkpoint_without_gptqmodel_names_the_package(tiny_gptq_checkpoin
 
 
 def test_quantized_module_groups_reads_the_checkpoint(tiny_gptq_checkpoint):
-    groups = loader.quantized_module_groups(tiny_gptq_checkpoint)
+    groups = gptq.quantized_module_groups(tiny_gptq_checkpoint)
     assert len(groups) == 1
     assert "self_attn.q_proj" in groups[0] and "linear_attn.in_proj_b" not in groups[0]
 

@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client, handle_file
 from helpers import fetch, free_port, wait_for
 
-from minicpm_demo.engine import EngineNotReady, RemoteEngine, RemoteError, RemoteSpec
+from minicpm_demo.engine import EngineNotReady, RemoteEngine, RemoteError, RemoteSpec, run_request
 from minicpm_demo.engine.servers import PROFILES, detect_server
 from minicpm_demo.settings import Settings
 
@@ -127,7 +127,7 @@ def test_engine_stop_event_ends_the_stream_and_marks_it_stopped(remote_app, red_
     engine, stop = remote_app["engine"], threading.Event()
     messages = [{"role": "user", "content": [{"type": "image", "path": str(red_image)}, {"type": "text", "text": "Go"}]}]
     deltas = []
-    for delta in engine.stream(messages, Settings.for_modality("image", max_new_tokens=4000), stop):
+    for delta in run_request(engine, messages, Settings.for_modality("image", max_new_tokens=4000), stop):
         deltas.append(delta)
         if len(deltas) == 2:
             stop.set()
@@ -171,14 +171,15 @@ def test_server_error_status_reaches_the_user(model_server, red_image):
     engine = RemoteEngine(RemoteSpec(api_base=model_server["api_base"], server="vllm"))
     messages = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
     with pytest.raises(RemoteError, match=r"rejected the request \(422: .*Unexpected fields"):
-        list(engine.stream(messages, Settings.for_modality("image", max_new_tokens=2), threading.Event()))
+        list(run_request(engine, messages, Settings.for_modality("image", max_new_tokens=2), threading.Event()))
 
 
 # ---- what each server kind is sent (no server needed) ---------------------------------------------
 def _request_for(server: str, content: list[dict], **settings):
     engine = RemoteEngine(RemoteSpec(api_base="http://127.0.0.1:9/v1", served_model="m", server=server))
     engine._model = "m"
-    return engine.build_request([{"role": "user", "content": content}], Settings.for_modality("video", **settings))
+    prepared = engine.prepare([{"role": "user", "content": content}], Settings.for_modality("video", **settings))
+    return prepared.inputs, list(prepared.notes)
 
 
 def test_vllm_gets_the_video_file_and_processor_kwargs(short_video):
@@ -216,5 +217,5 @@ def test_stop_while_a_video_is_decoded_sends_nothing_to_the_server(short_video, 
     monkeypatch.setattr(video, "_upright", lambda frame, size: (stop.set(), real_upright(frame, size))[1])
     messages = [{"role": "user", "content": [{"type": "video", "path": str(short_video)},
                                              {"type": "text", "text": "What happens?"}]}]
-    deltas = list(engine.stream(messages, Settings.for_modality("video", max_new_tokens=4), stop))
+    deltas = list(run_request(engine, messages, Settings.for_modality("video", max_new_tokens=4), stop))
     assert len(deltas) == 1 and deltas[0].stats.stopped and deltas[0].stats.notes == ("before the model ran",)

@@ -18,7 +18,7 @@ def test_prices_stay_dollars_and_inline_math_is_shown_in_the_delimiters_the_chat
 
 
 def test_a_reply_stopped_before_the_model_ran_shows_no_token_figures():
-    from minicpm_demo.engine.base import ReplyStats, stopped_before_the_model
+    from minicpm_demo.engine.pipeline import ReplyStats, stopped_before_the_model
 
     stopped = Conversation().ask("What happens?").answer("", stopped=True,
                                                         stats=stopped_before_the_model(time.perf_counter()).to_dict())

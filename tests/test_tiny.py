@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-from minicpm_demo.tiny import PROCESSOR_TOKENS, REFERENCE_ADDED_TOKENS
+from devtools.tiny_tokenizer import PROCESSOR_TOKENS, REFERENCE_ADDED_TOKENS
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "special_tokens.json"

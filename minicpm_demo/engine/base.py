@@ -1,97 +1,68 @@
-"""What every engine yields, and the one method every engine has."""
+"""What an engine is: the two steps of every request, and the values that pass between them.
+
+``prepare`` builds everything the model will be given, without running it, as one inspectable ``Prepared``;
+``generate`` runs the model on it and streams text. Everything a request does around those two steps (Stop,
+timing, the reasoning split, the reply's stats) is ``engine/pipeline.py``'s, the same for every engine.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from minicpm_demo.media import Cancelled
 from minicpm_demo.settings import Settings
-
-T = TypeVar("T")
-STOP_POLL_S = 0.02  # how often a request being prepared looks at the Stop switch
 
 
 class EngineNotReady(RuntimeError):
     """The model is still loading, failed to load, or its server is unreachable; the message says which."""
 
 
+class ResourceError(RuntimeError):
+    """A request this machine cannot afford (out of device memory, over the ZeroGPU time cap); the message says
+    what to send instead."""
+
+
 @dataclass(frozen=True)
-class ReplyStats:
-    prompt_tokens: int
-    visual_tokens: int | None  # None where the engine cannot count them (a remote server)
-    generated_tokens: int
-    ttft_s: float  # from the request to the first streamed text, media preparation included
-    tokens_per_s: float  # decode speed after the first token
-    total_s: float
-    stopped: bool = False
+class MediaGiven:
+    """What one attachment became for the model."""
+
+    kind: str  # "image" | "video"
+    name: str  # the file's name, as the user knows it
+    size: tuple[int, int] | None = None  # (width, height) of the picture given; for a video, of its frames
+    frames_s: tuple[float, ...] = ()  # for a video sampled here: the time of each frame given, in seconds
+
+
+@dataclass
+class Prepared:
+    """Everything one request gives the model, built without running it.
+
+    ``inputs`` is what ``generate`` consumes (the processor's tensors, or a server's request body) and the only
+    large part: ``release()`` drops it once the reply is done, so a ``Prepared`` is cheap to keep.
+    """
+
+    inputs: Any
+    calls: dict[str, dict[str, Any]]  # the exact keyword arguments of each call, by the call's name
+    prompt_tokens: int | None = None  # None where only a model server can count them
+    visual_tokens: int | None = None
+    media: tuple[MediaGiven, ...] = ()
     notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def prepared_unless_stopped(prepare: Callable[[Callable[[], bool]], T], stop_event: threading.Event) -> T | None:
-    """``prepare(cancelled)`` (the request's media read and its inputs built), or None as soon as Stop is pressed
-    before it ends: then the model must not run.
-
-    Reading a video ends within a frame of Stop. The processor's own step cannot be interrupted (at the frame
-    sliders' maximum it takes seconds), so it runs in a worker thread that is left to finish on its own: the
-    reply ends at once and its result is dropped.
-
-    That thread also keeps CPU inference from slowing down. Torch's CPU ops run on OpenMP (libgomp), which
-    gives every thread that uses it a team of helper threads for as long as that thread lives. Once more such
-    threads exist than CPU cores, libgomp stops letting idle helpers spin and puts them to sleep between ops,
-    so the ``generate`` thread's helpers must be woken for every op. Gradio's worker threads live for the whole
-    process: tensor work done on them (the processor) would keep a team alive beside ``generate``'s. Measured
-    on 2 cores: the tiny checkpoint's first token in 0.28 s instead of 0.69-0.74 s, decoding 1.3x faster; the
-    full-size shape twin, whose ops are large, ~5 %."""
-    outcome: dict[str, Any] = {}
-    finished = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["value"] = prepare(stop_event.is_set)
-        except BaseException as error:  # handed to the caller below, or dropped if Stop came first
-            outcome["error"] = error
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="prepare-inputs", daemon=True).start()
-    while not finished.wait(STOP_POLL_S):
-        if stop_event.is_set():
-            return None
-    if isinstance(outcome.get("error"), Cancelled) or stop_event.is_set():
-        return None
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def stopped_before_the_model(started: float) -> ReplyStats:
-    """The stats of a reply stopped while its media was read (or before), so the model never ran."""
-    elapsed = time.perf_counter() - started
-    return ReplyStats(prompt_tokens=0, visual_tokens=None, generated_tokens=0, ttft_s=elapsed, tokens_per_s=0.0,
-                      total_s=elapsed, stopped=True, notes=("before the model ran",))
+    def release(self) -> None:
+        self.inputs = None
 
 
 @dataclass(frozen=True)
-class Delta:
-    """One streamed increment: new reasoning text, new answer text, or (last) the reply's stats."""
+class Generated:
+    """The last item ``generate`` yields when it knows the count: what the model produced."""
 
-    answer: str = ""
-    reasoning: str = ""
-    stats: ReplyStats | None = None
+    tokens: int
+    prompt_tokens: int | None = None  # given by engines that learn it only from the model server
 
 
-def media_counts(messages: list[dict[str, Any]]) -> tuple[int, int]:
-    """How many images and how many videos the model-card ``messages`` carry."""
-    kinds = [item["type"] for message in messages if not isinstance(message["content"], str)
-             for item in message["content"] if "path" in item]
-    return kinds.count("image"), kinds.count("video")
+class ReasoningText(str):
+    """Text a model server already separated as reasoning (its reasoning parser), not to be split again."""
 
 
 class Engine(Protocol):
@@ -107,9 +78,13 @@ class Engine(Protocol):
     def unsupported_settings(self) -> dict[str, str]:
         """Settings this engine cannot apply, each with the reason (the page greys them out)."""
 
-    def stream(self, messages: list[dict[str, Any]], settings: Settings,
-               stop_event: threading.Event) -> Iterator[Delta]:
-        """Stream a reply to the model-card ``messages``; stop soon after ``stop_event`` is set."""
+    def prepare(self, messages: list[dict[str, Any]], settings: Settings, cancelled: Callable[[], bool]) -> Prepared:
+        """Read the media of the model-card ``messages`` and build the model's inputs; nothing runs the model.
+        Raises ``cancel.Cancelled`` when ``cancelled()`` turns true while media is read."""
+
+    def generate(self, prepared: Prepared, stop: threading.Event) -> Iterator[str | Generated]:
+        """Stream the reply's text pieces, then (when known) ``Generated``; end soon after ``stop`` is set.
+        Closing the iterator ends the generation too."""
 
 
 @dataclass

@@ -7,37 +7,25 @@ sent inline: images as data: URLs, videos as a data: URL or as sampled frames, p
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 import mimetypes
-import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from minicpm_demo.engine.base import (
-    Delta,
-    EngineNotReady,
-    EngineStatus,
-    ReplyStats,
-    media_counts,
-    prepared_unless_stopped,
-    stopped_before_the_model,
-)
+from minicpm_demo.cancel import never
+from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Prepared, ReasoningText
+from minicpm_demo.engine.data_urls import data_url, frame_url, image_url
+from minicpm_demo.engine.intake import Intake, map_media
+from minicpm_demo.engine.pipeline import STOP_POLL_S
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
-from minicpm_demo.media import MediaLimits, detect_kind, load_image, never, probe_video, sample_video
+from minicpm_demo.media import MediaLimits, detect_kind
 from minicpm_demo.settings import MODALITIES, Settings
-from minicpm_demo.text import ReasoningSplitter
 
 log = logging.getLogger(__name__)
 
-# Frames sent as images are scaled to one 448×448 slice's area, so each costs one slice, as a video frame does.
-FRAME_PIXELS = 448 * 448
-PNG_UP_TO_PIXELS = 1_000_000  # small images go lossless (screenshots, charts); photos as JPEG
 _OPENAI_FIELDS = {"model", "messages", "stream", "stream_options", "max_tokens", "temperature", "top_p",
                   "frequency_penalty"}
 # A setting left at a tab's default is not worth a note when the server cannot take it; a changed one is.
@@ -60,32 +48,6 @@ class RemoteSpec:
     @property
     def model_id(self) -> str:
         return self.served_model or self.api_base
-
-
-def _data_url(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def _image_url(image) -> str:
-    buffer = io.BytesIO()
-    if image.width * image.height <= PNG_UP_TO_PIXELS:
-        image.save(buffer, "PNG")
-        return _data_url(buffer.getvalue(), "image/png")
-    image.save(buffer, "JPEG", quality=92)
-    return _data_url(buffer.getvalue(), "image/jpeg")
-
-
-def _frame_url(array) -> str:
-    from PIL import Image
-
-    frame = Image.fromarray(array)
-    scale = min(1.0, (FRAME_PIXELS / (frame.width * frame.height)) ** 0.5)
-    if scale < 1:
-        frame = frame.resize((max(1, round(frame.width * scale)), max(1, round(frame.height * scale))),
-                             Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    frame.save(buffer, "JPEG", quality=90)
-    return _data_url(buffer.getvalue(), "image/jpeg")
 
 
 class RemoteEngine:
@@ -169,14 +131,13 @@ class RemoteEngine:
         return self._model
 
     # ---- one request ---------------------------------------------------------------------------
-    def build_request(self, messages: list[dict[str, Any]], settings: Settings,
-                      cancelled: Callable[[], bool] = never) -> tuple[dict[str, Any], list[str]]:
-        """The chat-completions request body for ``messages``, and notes on what could not be sent as asked.
-        Raises ``media.Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
+    def prepare(self, messages: list[dict[str, Any]], settings: Settings,
+                cancelled: Callable[[], bool] = never) -> Prepared:
+        """The chat-completions request body for ``messages``, with notes on what could not be sent as asked.
+        Raises ``Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         profile = self.profile
-        notes: list[str] = []
-        limits = self.limits.for_request(*media_counts(messages))
-        sent_messages = [self._message(message, settings, limits, notes, cancelled) for message in messages]
+        intake = Intake.for_messages(messages, self.limits, cancelled)
+        sent_messages = map_media(messages, partial(self._parts, settings, intake))
         body: dict[str, Any] = {"model": self._model, "messages": sent_messages, "stream": True,
                                 "max_tokens": settings.max_new_tokens,
                                 "temperature": settings.temperature if settings.do_sample else 0.0}
@@ -204,41 +165,27 @@ class RemoteEngine:
             body["chat_template_kwargs"] = template_kwargs
         for name, reason in profile.unsupported.items():
             if getattr(settings, name) not in _DEFAULT_VALUES[name]:
-                notes.append(f"{name}={getattr(settings, name)} not applied: {reason}")
-        return body, notes
+                intake.notes.append(f"{name}={getattr(settings, name)} not applied: {reason}")
+        # the messages carry the media as data: URLs, so the record of the call leaves them out
+        call = {key: value for key, value in body.items() if key != "messages"}
+        return Prepared(inputs=body, calls={"chat.completions.create": call}, media=tuple(intake.media),
+                        notes=tuple(intake.notes))
 
-    def _message(self, message: dict[str, Any], settings: Settings, limits: MediaLimits,
-                 notes: list[str], cancelled: Callable[[], bool]) -> dict[str, Any]:
-        content = message["content"]
-        if isinstance(content, str):
-            return message
-        parts: list[dict[str, Any]] = []
-        for item in content:
-            if item["type"] == "text":
-                parts.append({"type": "text", "text": item["text"]})
-            elif item["type"] == "image" and "path" in item:
-                loaded = load_image(item["path"], limits)
-                notes.extend(loaded.notes)
-                parts.append({"type": "image_url", "image_url": {"url": _image_url(loaded.image)}})
-            elif item["type"] == "video" and "path" in item:
-                parts.extend(self._video_parts(item["path"], settings, limits, notes, cancelled))
-            else:
-                raise ValueError(f"cannot send a {item['type']!r} item to a model server")
-        return {"role": message["role"], "content": parts}
-
-    def _video_parts(self, path: str, settings: Settings, limits: MediaLimits,
-                     notes: list[str], cancelled: Callable[[], bool]) -> list[dict[str, Any]]:
-        name = os.path.basename(path)
+    def _parts(self, settings: Settings, intake: Intake, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """What a media item is sent as: an image as a data: URL, a video as the file or as sampled frames."""
+        path = item["path"]
+        if item["type"] == "image":
+            return [{"type": "image_url", "image_url": {"url": image_url(intake.image(path))}}]
         if self.profile.video_as == "url" and detect_kind(path) == "video":
-            probe_video(path, limits)  # size, duration and decodability: the same messages as locally
+            intake.whole_video(path)  # size, duration and decodability: the same messages as locally
             mime = mimetypes.guess_type(path)[0] or "video/mp4"
             with open(path, "rb") as file:
-                return [{"type": "video_url", "video_url": {"url": _data_url(file.read(), mime)}}]
-        sampled = sample_video(path, partial(self._sampler().sample_frames, max_num_frames=settings.max_num_frames,
-                                             stack_frames=1), limits, cancelled)
-        notes.extend(sampled.notes)
-        notes.append(f"{name}: sent as {len(sampled.frames)} frames ({self.profile.label} takes no video)")
-        return [{"type": "image_url", "image_url": {"url": _frame_url(frame)}} for frame in sampled.frames]
+                return [{"type": "video_url", "video_url": {"url": data_url(file.read(), mime)}}]
+        sampled = intake.video(path, partial(self._sampler().sample_frames, max_num_frames=settings.max_num_frames,
+                                             stack_frames=1))
+        intake.notes.append(f"{intake.media[-1].name}: sent as {len(sampled.frames)} frames ({self.profile.label} "
+                            "takes no video)")
+        return [{"type": "image_url", "image_url": {"url": frame_url(frame)}} for frame in sampled.frames]
 
     def _sampler(self):
         """MiniCPM-V 4.6's own video processor (its defaults are the real model's) picks which frames to send."""
@@ -248,16 +195,8 @@ class RemoteEngine:
             self._video_sampler = MiniCPMV4_6VideoProcessor()
         return self._video_sampler
 
-    def stream(self, messages: list[dict[str, Any]], settings: Settings,
-               stop_event: threading.Event) -> Iterator[Delta]:
-        started = time.perf_counter()
-        self.ready_model()
-        prepared = prepared_unless_stopped(partial(self.build_request, messages, settings), stop_event)
-        if prepared is None:
-            yield Delta(stats=stopped_before_the_model(started))
-            return
-        body, notes = prepared
-        body["stream_options"] = {"include_usage": True}
+    def generate(self, prepared: Prepared, stop: threading.Event) -> Iterator[str | Generated]:
+        body = {**prepared.inputs, "stream_options": {"include_usage": True}}
         standard = {key: value for key, value in body.items() if key in _OPENAI_FIELDS}
         extra = {key: value for key, value in body.items() if key not in _OPENAI_FIELDS}
         try:
@@ -265,48 +204,31 @@ class RemoteEngine:
         except Exception as error:
             raise RemoteError(self._explain(error)) from None
         # Stop closes the HTTP stream right away, even while the server is still reading the prompt.
-        closer = threading.Thread(target=lambda: (stop_event.wait(), response.close()), daemon=True,
+        finished = threading.Event()
+        closer = threading.Thread(target=_close_on_stop, args=(response, stop, finished), daemon=True,
                                   name="remote-stop")
         closer.start()
-        splitter = ReasoningSplitter(settings.enable_thinking)
-        first_token_at, chunks, usage = None, 0, None
         try:
+            usage = None
             try:
                 for chunk in response:
-                    if chunk.usage is not None:
-                        usage = chunk.usage
+                    usage = chunk.usage or usage
                     for choice in chunk.choices:
                         extra = choice.delta.model_extra or {}
-                        reasoning = extra.get("reasoning_content") or extra.get("reasoning") or ""
-                        reasoning_part, answer = splitter.feed(choice.delta.content or "")
-                        reasoning += reasoning_part
-                        if reasoning or answer:
-                            first_token_at = first_token_at or time.perf_counter()
-                            chunks += 1
-                            yield Delta(answer=answer, reasoning=reasoning)
+                        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+                        if reasoning:  # split by the server's reasoning parser
+                            yield ReasoningText(reasoning)
+                        if choice.delta.content:
+                            yield choice.delta.content
             except Exception as error:
-                if not stop_event.is_set():
+                if not stop.is_set():
                     raise RemoteError(self._explain(error)) from None
-            reasoning, answer = splitter.flush()
-            if reasoning or answer:
-                yield Delta(answer=answer, reasoning=reasoning)
-            finished = time.perf_counter()
-            first_token_at = first_token_at or finished
-            generated = usage.completion_tokens if usage else chunks
-            decode_time = finished - first_token_at
-            yield Delta(stats=ReplyStats(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                visual_tokens=None,
-                generated_tokens=generated,
-                ttft_s=first_token_at - started,
-                tokens_per_s=(generated - 1) / decode_time if generated > 1 and decode_time > 0 else 0.0,
-                total_s=finished - started,
-                stopped=stop_event.is_set(),
-                notes=tuple(notes),
-            ))
-        finally:
-            stop_event.set()  # also ends the closer thread, which closes the stream
+            if usage is not None:
+                yield Generated(usage.completion_tokens, prompt_tokens=usage.prompt_tokens)
+        finally:  # also reached when the consumer closes us: the server drops a generation whose stream closes
+            finished.set()
             closer.join(timeout=5)
+            response.close()
 
     # ---- errors --------------------------------------------------------------------------------
     def _explain(self, error: Exception) -> str:
@@ -338,6 +260,13 @@ class RemoteEngine:
         if isinstance(error, openai.APIError):
             return f"{where} stopped with an error: {_detail(error)}. Try again; check the server's log if it persists."
         return f"Talking to {where} failed ({type(error).__name__}: {error})."
+
+
+def _close_on_stop(response, stop: threading.Event, finished: threading.Event) -> None:
+    while not finished.wait(STOP_POLL_S):
+        if stop.is_set():
+            response.close()
+            return
 
 
 def _detail(error) -> str:

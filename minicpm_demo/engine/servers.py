@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROCESSOR_SETTINGS = ("downsample_mode", "max_slice_nums", "max_num_frames", "stack_frames", "use_image_id")
-# Sampled locally before sending when a server takes no video: these two then still apply.
+# Applied here, while sampling, when a server takes no video: so it still applies.
 LOCALLY_SAMPLED = ("max_num_frames",)
 
 

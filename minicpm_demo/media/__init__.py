@@ -4,11 +4,11 @@ Every problem a user can cause raises ``MediaError`` with a message that says wh
 what to do about it.
 """
 
+from minicpm_demo.media.frames import SampledVideo
 from minicpm_demo.media.images import LoadedImage, load_image
 from minicpm_demo.media.kinds import detect_kind, load_readers
-from minicpm_demo.media.limits import MB, Cancelled, MediaError, MediaLimits, describe_duration, never
-from minicpm_demo.media.sampling import SampledVideo
+from minicpm_demo.media.limits import MB, MediaError, MediaLimits, describe_duration
 from minicpm_demo.media.video import VideoInfo, probe_video, sample_video
 
-__all__ = ["MB", "Cancelled", "LoadedImage", "MediaError", "MediaLimits", "SampledVideo", "VideoInfo",
-           "describe_duration", "detect_kind", "load_image", "load_readers", "never", "probe_video", "sample_video"]
+__all__ = ["MB", "LoadedImage", "MediaError", "MediaLimits", "SampledVideo", "VideoInfo", "describe_duration",
+           "detect_kind", "load_image", "load_readers", "probe_video", "sample_video"]

@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from minicpm_demo.cancel import Cancelled, never
+from minicpm_demo.media.frames import SampledVideo, decoded_size, sampled_indices
 from minicpm_demo.media.images import opened_picture, to_rgb
-from minicpm_demo.media.limits import Cancelled, MediaLimits, check_duration, never
-from minicpm_demo.media.sampling import SampledVideo, decoded_size, sampled_indices
+from minicpm_demo.media.limits import MediaLimits, check_duration
 
 # Browsers play GIF/WebP/PNG animation frames that declare 0–10 ms for 100 ms; so do we.
 SHORTEST_ANIMATION_FRAME_MS = 10

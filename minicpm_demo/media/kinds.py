@@ -12,7 +12,7 @@ NOT_PICTURES = {"MPEG"}
 
 
 def load_readers() -> None:
-    """Import PyAV and Pillow's format plugins now (~0.15 s), so that the first upload does not wait for them."""
+    """Import PyAV and Pillow's format plugins now, so that the first upload does not wait for them."""
     import av  # noqa: F401
 
     Image.init()

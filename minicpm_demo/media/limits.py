@@ -21,15 +21,6 @@ class MediaError(ValueError):
     path: str | None = None
 
 
-class Cancelled(Exception):
-    """The request was stopped (the user pressed Stop) while its media was being read."""
-
-
-def never() -> bool:
-    """The ``cancelled`` of a request nobody can stop."""
-    return False
-
-
 def names_the_file(read: Callable[..., T]) -> Callable[..., T]:
     @wraps(read)
     def reader(path, *args, **kwargs):
@@ -49,14 +40,15 @@ class MediaLimits:
     max_image_side: int = 4480  # longer sides are downscaled before the processor (10 × the 448 slice)
     max_video_bytes: int = 1024 * MB
     max_video_seconds: float = 30 * 60
-    # Sampled frames wider than this are scaled down while decoding, so 128 frames of a 4K video stay ~1 GB.
+    # Sampled frames wider than this are scaled down while decoding, so that a 4K video's frames take a quarter
+    # of the memory they would at full size.
     max_video_side: int = 1920
     # One request's decoded frames (RGB) are scaled down to fit in this, so the most frames the settings allow
-    # (256 × 8 stacked = 2048) cannot exhaust the server's memory; the processor needs ~2× as much again.
-    # 128 or 256 frames of 1080p fit unscaled.
+    # (256 × 8 stacked = 2048) cannot exhaust the server's memory; the processor's own copies need more on top
+    # (see --max-video-frames-mb in docs/CONFIGURATION.md). 256 frames of 1080p fit unscaled.
     max_video_frames_bytes: int = 1600 * MB
-    # Images in one request, i.e. in one conversation: every question sends the earlier turns' images again.
-    # A 12-megapixel photo costs the processor ~100 MB, so 32 stay within a few GB.
+    # Images in one request, i.e. in one conversation: every question sends the earlier turns' images again, and
+    # each costs the processor memory in proportion to its pixels (see --max-images in docs/CONFIGURATION.md).
     max_images: int = 32
 
     def for_request(self, images: int, videos: int) -> MediaLimits:

@@ -87,17 +87,18 @@ def history_for_client(conversation) -> list[dict[str, Any]]:
 def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, settings,
                 update_interval_s: float = UPDATE_INTERVAL_S):
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
-    stop_event = threading.Event()
-    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop_event, update_interval_s))
+    stop = threading.Event()
+    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop, update_interval_s))
     try:
         for answered in replies:
             turn = answered.turns[-1]
             done = turn.stats is not None
             yield {"answer": turn.reply, "reasoning": turn.reasoning, "done": done, "stats": turn.stats,
                    "history": history_for_client(answered) if done else None}
+    except GeneratorExit:  # Gradio closes this generator when the client cancels or goes away: that is a Stop
+        stop.set()
+        raise
     finally:
-        # Also reached when the client cancels: Gradio closes this generator, and generation must end too.
-        stop_event.set()
         replies.close()
 
 

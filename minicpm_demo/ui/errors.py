@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from minicpm_demo.engine import EngineNotReady, RemoteError
+from minicpm_demo.engine import EngineNotReady, RemoteError, ResourceError
 from minicpm_demo.media import MediaError
 from minicpm_demo.settings import SettingsError
 
@@ -13,7 +13,7 @@ class RequestError(ValueError):
     """A malformed API request; the message says what to send instead."""
 
 
-USER_ERRORS = (MediaError, SettingsError, EngineNotReady, RemoteError, RequestError)
+USER_ERRORS = (MediaError, SettingsError, ResourceError, EngineNotReady, RemoteError, RequestError)
 
 
 def user_error(error: Exception) -> gr.Error:

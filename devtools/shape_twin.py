@@ -1,11 +1,11 @@
 """Build a random-weight checkpoint with the full dimensions of openbmb/MiniCPM-V-4.6 (its "shape twin").
 
-    python -m minicpm_demo.shape_twin OUT_DIR [--gptq]
+    python -m devtools.shape_twin OUT_DIR [--gptq]
 
 Text model, vision tower, merger, vocabulary size and processor settings come from the copies of the real
-config.json and preprocessor_config.json in ``minicpm_demo/reference/``; weights are random BF16. Compute
+config.json and preprocessor_config.json in ``devtools/reference/``; weights are random BF16. Compute
 and memory do not depend on weight values, so what the app costs on the twin is what it costs on the real
-model — without downloading it. The tokenizer is the tiny one of ``minicpm_demo.tiny``: the config's
+model — without downloading it. The tokenizer is the tiny one of ``devtools.tiny_tokenizer``: the config's
 special-token ids point at its ids, while the embedding and ``lm_head`` keep the real 248 094 rows.
 
 ``--gptq`` writes the decoder's linear layers as 4-bit GPTQ tensors (``qweight``/``qzeros``/``scales``/``g_idx``,
@@ -23,14 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from minicpm_demo.tiny import (
-    build_in_scratch,
-    build_processor,
-    build_tokenizer,
-    complete_quantization_config,
-    generation_config,
-    reference_token_ids,
-)
+from devtools.tiny import build_in_scratch, build_processor, complete_quantization_config, generation_config
+from devtools.tiny_tokenizer import build_tokenizer, reference_token_ids
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -38,7 +32,7 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 TOKEN_ID_KEYS = {"image_token_id": "<|image_pad|>", "video_token_id": "<|video_pad|>",
                  "eos_token_id": "<|endoftext|>"}
 
-# The decoder-layer linears gptqmodel 7.6 quantizes in this architecture (as in `minicpm_demo.tiny --gptq`);
+# The decoder-layer linears gptqmodel 7.6 quantizes in this architecture (as in `devtools.tiny --gptq`);
 # the linear-attention in_proj_a / in_proj_b (16 outputs each) stay BF16.
 GPTQ_DECODER_MODULES = (
     "linear_attn.in_proj_qkv", "linear_attn.in_proj_z", "linear_attn.out_proj",
@@ -54,12 +48,12 @@ _GPTQ_SCALE = 0.0043
 
 
 def reference_config() -> dict:
-    """The real config.json (unchanged copy shipped in minicpm_demo/reference/)."""
+    """The real config.json (unchanged copy in devtools/reference/)."""
     return json.loads((REFERENCE_DIR / "minicpm_v46_config.json").read_text())
 
 
 def reference_preprocessor_config() -> dict:
-    """The real preprocessor_config.json (unchanged copy shipped in minicpm_demo/reference/)."""
+    """The real preprocessor_config.json (unchanged copy in devtools/reference/)."""
     return json.loads((REFERENCE_DIR / "minicpm_v46_preprocessor_config.json").read_text())
 
 
@@ -192,7 +186,7 @@ def build(out_dir: str | os.PathLike, *, gptq: bool = False, seed: int = 0, grou
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m minicpm_demo.shape_twin",
+        prog="python -m devtools.shape_twin",
         description="Build a random-weight checkpoint with the real MiniCPM-V 4.6 dimensions (1.3 B params).",
     )
     parser.add_argument("out_dir", help="directory to write (replaced if it exists)")
