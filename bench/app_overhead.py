@@ -46,6 +46,7 @@ NAN = float("nan")
 PAUSE_S = 0.5
 RAW = "raw generate + streamer (the card's code)"
 RAW_THREADS = "raw, load and processor on short-lived threads"
+APP_SSE = "app /chat via the browser's protocol (SSE)"
 
 
 def fixed_length_copy(checkpoint: Path, new_tokens: int, cache: Path) -> Path:
@@ -253,6 +254,10 @@ def main() -> None:
     parser.add_argument("--update-ms", default="",
                         help="the app's --update-ms (default: the app's own); a comma list also starts one more app "
                              "per further value, driven through the browser's protocol, e.g. 200,100,300")
+    parser.add_argument("--baseline-app", type=Path,
+                        help="another checkout of this app (e.g. `git worktree add /tmp/base HEAD~1`), started the "
+                             "same way and driven through the browser's protocol in the same repeats: this app's "
+                             "cost against that one's")
     parser.add_argument("--cache-dir", type=Path, default=CACHE)
     parser.add_argument("--raw-worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -273,12 +278,14 @@ def main() -> None:
         for side, threads in ((RAW, "this-thread"), (RAW_THREADS, "short-lived-threads"))}
     update_ms = [value.strip() for value in args.update_ms.split(",") if value.strip()] or [None]
     apps = {}
-    for value in update_ms:
+    baseline = f"baseline app ({args.baseline_app}) via the browser's protocol (SSE)" if args.baseline_app else None
+    started_apps = [(value, ROOT) for value in update_ms] + ([(baseline, args.baseline_app)] if baseline else [])
+    for value, directory in started_apps:
         port = free_port()
         command = [sys.executable, "app.py", "--model", str(checkpoint), "--device", args.device, "--port", str(port)]
         apps[value] = (f"http://127.0.0.1:{port}/", subprocess.Popen(
-            command + (["--update-ms", value] if value else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=env, cwd=ROOT))
+            command + (["--update-ms", value] if value and value != baseline else []), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env, cwd=directory))
     try:
         for raw in raws.values():
             assert raw.stdout.readline().strip() == "ready", "the raw worker did not start"
@@ -290,8 +297,10 @@ def main() -> None:
             page = PageProtocol(url)
             page.run(image, args.new_tokens)
             if value == update_ms[0]:
-                sides["app /chat via the browser's protocol (SSE)"] = partial(page.run, image, args.new_tokens)
+                sides[APP_SSE] = partial(page.run, image, args.new_tokens)
                 sides["app /chat via gradio_client"] = partial(app_run, client, image, args.new_tokens)
+            elif value == baseline:
+                sides[baseline] = partial(page.run, image, args.new_tokens)
             else:
                 sides[f"app /chat via the browser's protocol (SSE), updates every {value} ms"] = partial(
                     page.run, image, args.new_tokens)
@@ -348,6 +357,10 @@ def main() -> None:
               f"{medians[RAW_THREADS]['ttft_s'] * 1000:.0f} on short-lived threads), "
               f"transport {transport * 1000:.0f} ms, engine tokens/s "
               f"{statistics.median(run['app_stats']['tokens_per_s'] for run in inside):.1f}")
+    if baseline:
+        paired_ttft, paired_ratio = paired(runs[APP_SSE], runs[baseline])
+        print(f"\nthis app against the baseline app, both through the browser's protocol: added TTFT "
+              f"{paired_ttft * 1000:+.0f} ms, tokens/s {shown(paired_ratio, '{:.3f}×')}")
     unstreamed = {side: sum(math.isnan(run["tokens_per_s"]) for run in runs[side]) for side in sides}
     for side, count in unstreamed.items():
         if count:
