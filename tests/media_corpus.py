@@ -175,10 +175,10 @@ def sampler(max_num_frames=8, stack_frames=1):
     return partial(_video_processor().sample_frames, max_num_frames=max_num_frames, stack_frames=stack_frames)
 
 
-def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps: int = 10, size=(160, 120), rotation=None,
-            container_format: str | None = None, pts_of: Callable[[int], int] | None = None, gop: int | None = None,
-            frames: int | None = None, pix_fmt: str = "yuv420p", options: dict[str, str] | None = None,
-            container_options: dict[str, str] | None = None) -> Path:
+def encode_clip(path: Path, *, codec: str = "libx264", seconds: float = 2.0, fps: int = 10, size=(160, 120),
+                rotation=None, container_format: str | None = None, pts_of: Callable[[int], int] | None = None,
+                gop: int | None = None, frames: int | None = None, pix_fmt: str = "yuv420p",
+                options: dict[str, str] | None = None, container_options: dict[str, str] | None = None) -> Path:
     width, height = size
     with av.open(str(path), "w", format=container_format, options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps, options=options or {})
@@ -331,6 +331,146 @@ def truncated_animated_webp(folder: Path) -> Path:
     return path
 
 
+# ---- what browsers record: WebM with no frame rate and no length ---------------------------------------
+
+# Milliseconds at which a browser's recording shows its frames: ~30 fps with stalls, as a busy tab records.
+RECORDING_MS = [0, 33, 70, 100, 180, 200, 233, 600, 640, 680, 700, 1100, 1133, 1500, 1540, 1900, 1933, 1966, 2400,
+                2433]
+
+
+def _ebml_size(data: bytes, at: int) -> tuple[int, int]:
+    """(value, length) of the EBML variable-length size at ``at``."""
+    length = 9 - data[at].bit_length()
+    value = data[at] & ((1 << (8 - length)) - 1)
+    for byte in data[at + 1: at + length]:
+        value = (value << 8) | byte
+    return value, length
+
+
+def _ebml_children(data: bytes, start: int, end: int):
+    """(element id, start, body start, end) of each EBML element between ``start`` and ``end``."""
+    at = start
+    while at < end:
+        id_length = 9 - data[at].bit_length()
+        size, size_length = _ebml_size(data, at + id_length)
+        body = at + id_length + size_length
+        yield int.from_bytes(data[at: at + id_length], "big"), at, body, min(body + size, end)
+        at = body + size
+
+
+def without_default_duration(data: bytes) -> bytes:
+    """A Matroska/WebM file with its tracks' DefaultDuration blanked out (an EBML Void of the same size), as
+    a browser's MediaRecorder writes none: FFmpeg then finds no frame rate (``average_rate`` is None)."""
+    data = bytearray(data)
+    _, header, header_body, header_end = next(_ebml_children(data, 0, len(data)))
+    segment_id, segment, segment_body, _ = next(_ebml_children(data, header_end, len(data)))
+    assert segment_id == 0x18538067
+    for element, _, body, end in _ebml_children(data, segment_body, len(data)):
+        if element == 0x1654AE6B:  # Tracks
+            for entry, _, entry_body, entry_end in _ebml_children(data, body, end):
+                for child, child_start, _, child_end in _ebml_children(data, entry_body, entry_end):
+                    if entry == 0xAE and child == 0x23E383:  # TrackEntry / DefaultDuration
+                        filler = child_end - child_start - 2
+                        data[child_start: child_end] = bytes([0xEC, 0x80 | filler]) + bytes(filler)
+            return bytes(data)
+    raise AssertionError("no Tracks element")
+
+
+def browser_recording(folder: Path, codec: str = "libvpx", stamps_ms=tuple(RECORDING_MS), gop: int | None = None,
+                      name: str | None = None) -> Path:
+    """VP8 or VP9 in a streamed WebM, as Chromium's MediaRecorder writes it: frames at irregular times (1 ms time
+    base), no duration, no seek index, no frame rate."""
+    streamed = encode_clip(folder / "streamed.webm", codec=codec, container_format="webm", frames=len(stamps_ms),
+                           pts_of=lambda index: stamps_ms[index], gop=gop, container_options={"live": "1"})
+    path = folder / (name or f"recording-{codec}.webm")
+    path.write_bytes(without_default_duration(streamed.read_bytes()))
+    streamed.unlink()
+    return path
+
+
+# ---- TIFFs as numpy code writes them with tifffile ------------------------------------------------------
+
+TIFF_PAGE_COLOURS = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
+
+
+def tifffile_pages(folder: Path, dtype: str = "uint8", scale: float = 1.0, name: str | None = None,
+                   **options) -> Path:
+    """Three RGB pages (one colour each) written by tifffile; ``scale`` maps 0–255 to the samples' range."""
+    import tifffile
+
+    pages = np.zeros((3, 48, 64, 3), dtype=np.float64)
+    for page, colour in zip(pages, TIFF_PAGE_COLOURS):
+        page[...] = colour
+    path = folder / (name or f"pages-{dtype}.tif")
+    samples = (pages * scale).astype(dtype)
+    if options.get("planarconfig") == "separate":  # one plane per colour: (page, colour, row, column)
+        samples = np.moveaxis(samples, -1, 1)
+    tifffile.imwrite(path, samples, photometric="rgb", **options)
+    return path
+
+
+# ---- hostile pictures: small files that declare huge canvases or thousands of frames ------------------------
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _deflated_rows(width: int, height: int, channels: int) -> bytes:
+    """Zlib data of ``height`` black rows (filter byte 0), compressed row by row: nothing large in memory."""
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + width * channels)
+    return b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+
+def solid_png(folder: Path, side: int, name: str = "solid.png") -> Path:
+    """A black RGB PNG of ``side`` × ``side``: a few hundred KB for 169 megapixels."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    path = folder / name
+    path.write_bytes(PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", _deflated_rows(side, side, 3))
+                     + _png_chunk(b"IEND", b""))
+    return path
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def apng_of_tiny_frames(folder: Path, side: int, frames: int, name: str = "tiny-frames.png") -> Path:
+    """An animated PNG with a ``side``² canvas and ``frames`` frames, all but the first one pixel large."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    parts = [PNG_SIGNATURE, _png_chunk(b"IHDR", header), _png_chunk(b"acTL", struct.pack(">II", frames, 0))]
+    sequence = 0
+    for number in range(frames):
+        width = height = side if number == 0 else 1
+        x, y = (0, 0) if number == 0 else (number % side, number // side % side)
+        parts.append(_png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", sequence, width, height, x, y, 100, 1000, 0, 0)))
+        sequence += 1
+        if number == 0:
+            parts.append(_png_chunk(b"IDAT", _deflated_rows(side, side, 4)))
+        else:
+            parts.append(_png_chunk(b"fdAT", struct.pack(">I", sequence) + zlib.compress(b"\x00\xff\x00\x00\xff")))
+            sequence += 1
+    parts.append(_png_chunk(b"IEND", b""))
+    path = folder / name
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def gif_of_tiny_frames(folder: Path, side: int, frames: int, name: str = "tiny-frames.gif") -> Path:
+    """An animated GIF with a ``side``² canvas and ``frames`` frames, all but the first one pixel large."""
+    first = io.BytesIO()
+    canvas = Image.new("P", (side, side), 0)
+    canvas.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    canvas.save(first, "GIF", duration=100, loop=0)
+    parts = [first.getvalue()[:-1]]  # all but the trailer
+    for number in range(1, frames):
+        parts.append(b"\x21\xf9\x04\x04" + struct.pack("<H", 10) + b"\x00\x00")  # 10 cs, keep the canvas
+        parts.append(b"\x2c" + struct.pack("<HHHH", number % side, number // side % side, 1, 1) + b"\x00")
+        parts.append(b"\x02\x02\x4c\x01\x00")  # LZW: clear, colour 1, end
+    path = folder / name
+    path.write_bytes(b"".join(parts) + b"\x3b")
+    return path
+
+
 @dataclass(frozen=True)
 class Case:
     build: Callable[[Path], Path]
@@ -380,4 +520,14 @@ CORPUS: dict[str, Case] = {
     "still_image_as_video": Case(webp, "video", "is a still image, not a video"),
     "video_as_image": Case(rotated_mp4, "image", "is a video, not an image. Ask about it in the Video tab"),
     "text_as_video": Case(text_as_png, "video", "no frames this demo can decode"),
+    "chromium_recording_vp8": Case(partial(browser_recording, codec="libvpx"), "video"),
+    "chromium_recording_vp9": Case(partial(browser_recording, codec="libvpx-vp9"), "video"),
+    "tifffile_pages_uint8": Case(tifffile_pages, "image"),
+    "tifffile_pages_float64": Case(partial(tifffile_pages, dtype="float64", scale=1 / 255), "image"),
+    "tifffile_pages_int16": Case(partial(tifffile_pages, dtype="int16", scale=100), "image"),
+    "tifffile_pages_as_video": Case(tifffile_pages, "video", "is a still image (its pages are not frames of a video)"),
+    "tiled_float_tiff": Case(partial(tifffile_pages, dtype="float32", tile=(16, 16), name="tiled.tif"), "image",
+                             "is a TIFF this demo cannot read (uncompressed, tiled, 3 × 32-bit floating-point"),
+    "apng_6000_canvas_as_video": Case(partial(apng_of_tiny_frames, side=6000, frames=20), "video",
+                                      "more pixels than the 35.7 megapixels a frame may have"),
 }

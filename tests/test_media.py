@@ -193,6 +193,7 @@ def test_reading_an_animation_stops_within_a_picture_of_being_cancelled(corpus, 
         checks.append(1)
         return len(checks) > 2
 
+    every_frame = lambda metadata: list(range(metadata.total_num_frames))  # noqa: E731 - only sampled ones are read
     with pytest.raises(Cancelled):
-        media.sample_video(corpus[name], sampler(), cancelled=cancelled_after_two_pictures)
+        media.sample_video(corpus[name], every_frame, cancelled=cancelled_after_two_pictures)
     assert len(checks) == 3

@@ -7,8 +7,8 @@ what to do about it.
 from minicpm_demo.media.frames import SampledVideo
 from minicpm_demo.media.images import LoadedImage, load_image
 from minicpm_demo.media.kinds import detect_kind, load_readers
-from minicpm_demo.media.limits import MB, MediaError, MediaLimits, describe_duration
+from minicpm_demo.media.limits import MB, MediaError, MediaLimits, RequestBudget, describe_duration
 from minicpm_demo.media.video import VideoInfo, probe_video, sample_video
 
-__all__ = ["MB", "LoadedImage", "MediaError", "MediaLimits", "SampledVideo", "VideoInfo", "describe_duration",
-           "detect_kind", "load_image", "load_readers", "probe_video", "sample_video"]
+__all__ = ["MB", "LoadedImage", "MediaError", "MediaLimits", "RequestBudget", "SampledVideo", "VideoInfo",
+           "describe_duration", "detect_kind", "load_image", "load_readers", "probe_video", "sample_video"]

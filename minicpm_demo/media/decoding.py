@@ -7,6 +7,7 @@ frames; frames nobody sees are skipped, and only the frames at the targets are h
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -45,6 +46,17 @@ def open_container(path: str | os.PathLike, name: str):
         raise MediaError(f"The video {name!r} could not be opened ({error}). Upload it again as MP4.") from None
 
 
+def demuxed(container, stream):
+    """The stream's packets, up to the first one FFmpeg cannot read: a damaged tail ends the stream there (what
+    cannot be decoded is reported by the decoding)."""
+    import av
+
+    try:
+        yield from container.demux(stream)
+    except av.error.FFmpegError:
+        return
+
+
 def demuxers(container) -> set[str]:
     """The names FFmpeg gives the container's format ("mov,mp4,m4a,3gp,3g2,mj2" is one demuxer)."""
     return set(container.format.name.split(","))
@@ -54,27 +66,66 @@ def demuxers(container) -> set[str]:
 class DecodePlan:
     seekable: bool  # else every run decodes from the start, never seeking
     keyframe_spacing: int  # frames between keyframes; 0 when unknown or irregular
-    timestamps: bool  # frame i is the one shown at i / fps; else the i-th frame decoded
+    timestamps: bool  # frame i is the one the clock places at index i; else the i-th frame decoded
     seek_margin_s: float = 0.0  # seek this much before a target: the demuxer may land after the time asked
+    keyframes: tuple[int, ...] | None = None  # every keyframe's index, when the packets were all read
+
+    def keyframe_before(self, target: int) -> int | None:
+        """The index of the keyframe at or before ``target``, as far as the plan knows (None: not known)."""
+        if self.keyframes:
+            return self.keyframes[max(0, bisect.bisect_right(self.keyframes, target) - 1)]
+        spacing = self.keyframe_spacing
+        return target - target % spacing if spacing else None
+
+    def frames_to_decode(self, runs: list[list[int]], fps: float) -> int:
+        """The frames the runs of sorted targets decode as planned: from the keyframe each seek lands on (from
+        the start when that keyframe is not known), and on from one target to the next otherwise."""
+        margin = round(self.seek_margin_s * fps)
+        total = 0
+        for targets in runs:
+            seeks = _plan_seeks(targets, self, seek_overhead(self, fps)) if self.seekable else set()
+            previous = -1
+            for position, target in enumerate(targets):
+                landing = self.keyframe_before(max(0, target - margin)) \
+                    if self.seekable and (position == 0 or target in seeks) else None
+                total += target - (previous if landing is None else landing - 1)
+                previous = target
+        return total
 
 
-def decode_plan(container, fps: float) -> DecodePlan:
+def decode_plan(container, clock) -> DecodePlan:
+    """How the container can be decoded; ``clock`` (a FrameClock or Timeline) gives the frame rate, and the
+    keyframes when it has read them."""
     names = demuxers(container)
     if names & RAW_STREAMS:
         return DecodePlan(seekable=False, keyframe_spacing=0, timestamps=False)
-    spacing = _keyframe_spacing(container, container.streams.video[0], fps)
+    keyframes = clock.keyframes
+    spacing = _regular_spacing(keyframes) if keyframes is not None \
+        else _keyframe_spacing(container, container.streams.video[0], clock.fps)
     if names & INDEXED_CONTAINERS:
-        return DecodePlan(seekable=True, keyframe_spacing=spacing, timestamps=True)
+        return DecodePlan(seekable=True, keyframe_spacing=spacing, timestamps=True, keyframes=keyframes)
     # Seek a keyframe interval and a second early (the landing is checked, and a miss decodes from the start).
-    margin = spacing / fps + 1.0 if spacing else UNKNOWN_SPACING_SEEK_MARGIN_S
-    return DecodePlan(seekable=True, keyframe_spacing=spacing, timestamps=True, seek_margin_s=margin)
+    margin = spacing / clock.fps + 1.0 if spacing else UNKNOWN_SPACING_SEEK_MARGIN_S
+    return DecodePlan(seekable=True, keyframe_spacing=spacing, timestamps=True, seek_margin_s=margin,
+                      keyframes=keyframes)
+
+
+def seek_overhead(plan: DecodePlan, fps: float) -> int:
+    """What a seek costs, in frames: the decoder's restart, and the margin sought early."""
+    return SEEK_OVERHEAD_FRAMES + round(plan.seek_margin_s * fps)
+
+
+def _regular_spacing(keyframes: tuple[int, ...]) -> int:
+    """The keyframes' spacing when they are evenly spaced, else 0."""
+    gaps = {b - a for a, b in zip(keyframes, keyframes[1:])}
+    return gaps.pop() if len(gaps) == 1 else 0
 
 
 def _keyframe_spacing(container, stream, fps: float, scan_seconds: float = 20.0) -> int:
     """Frames between keyframes, read from packet flags (no decoding); 0 when none repeats within the scan."""
     time_base = float(stream.time_base)
     keyframes: list[float] = []
-    for packet in container.demux(stream):
+    for packet in demuxed(container, stream):
         if packet.pts is None:
             continue
         seconds = packet.pts * time_base
@@ -90,13 +141,15 @@ def _keyframe_spacing(container, stream, fps: float, scan_seconds: float = 20.0)
     return max(1, round(min(b - a for a, b in zip(keyframes, keyframes[1:])) * fps))
 
 
-def _plan_seeks(targets: list[int], spacing: int, overhead: int) -> set[int]:
+def _plan_seeks(targets: list[int], plan: DecodePlan, overhead: int) -> set[int]:
     """The targets worth a seek: decoding on from the previous target costs more frames than decoding from
-    the keyframe before this one (at a multiple of ``spacing``) plus the seek's own ``overhead``."""
-    if not spacing:
-        return set()
-    return {target for previous, target in zip([-1, *targets], targets)
-            if target - previous > target % spacing + overhead}
+    the keyframe before this one plus the seek's own ``overhead``."""
+    seeks = set()
+    for previous, target in zip([-1, *targets], targets):
+        keyframe = plan.keyframe_before(target)
+        if keyframe is not None and target - previous > target - keyframe + overhead:
+            seeks.add(target)
+    return seeks
 
 
 class _LandedAfterTarget(Exception):
@@ -109,10 +162,11 @@ class DecodingJob:
 
     path: str | os.PathLike
     name: str  # the file's name, for messages
-    fps: float
+    clock: object  # a timeline.FrameClock or Timeline: the index of the frame at a timestamp, and back
     plan: DecodePlan
     keep: Callable[[int, object], None]  # takes the decoded frame (a PyAV frame) shown at a target index
     cancelled: Callable[[], bool]
+    decoded: Callable[[], None]  # told of every frame decoded (the request's budget counts them)
 
     def decode_run(self, targets: list[int], opened=None) -> tuple[int, object] | None:
         """Decode one run of sorted ``targets`` in ``opened`` (a seekable container, left open) or a container of
@@ -135,8 +189,8 @@ class _Run:
 
     def __init__(self, job: DecodingJob, targets: list[int], opened=None):
         self.job, self.plan, self.targets, self.opened = job, job.plan, targets, opened
-        overhead = SEEK_OVERHEAD_FRAMES + round(self.plan.seek_margin_s * job.fps)
-        self.seek_at = _plan_seeks(targets, self.plan.keyframe_spacing, overhead=overhead) \
+        self.clock = job.clock
+        self.seek_at = _plan_seeks(targets, self.plan, seek_overhead(self.plan, self.clock.fps)) \
             if self.plan.seekable else set()
         self.frames = None
         self.current = -1
@@ -152,8 +206,6 @@ class _Run:
             self.stream = container.streams.video[0]
             # Frame threading would refill its pipeline after every seek; the runs already use every core.
             self.stream.thread_type = "SLICE"
-            self.time_base = float(self.stream.time_base)
-            self.start = self.stream.start_time or 0
             try:
                 for position, target in enumerate(self.targets):
                     if self.job.cancelled():
@@ -180,7 +232,8 @@ class _Run:
         for frame in self.frames:
             if self.job.cancelled():
                 raise Cancelled
-            index = self._index(frame.pts) if self.plan.timestamps and frame.pts is not None else self.current + 1
+            self.job.decoded()
+            index = self.clock.index(frame.pts) if self.plan.timestamps and frame.pts is not None else self.current + 1
             if self.check_landing:
                 self.check_landing = False
                 if index > target:
@@ -195,9 +248,10 @@ class _Run:
     def _seek_before(self, target: int, just_opened: bool = False) -> None:
         """Seek to the keyframe at or before the target, and check the landing unless reading from the very
         start (where the first frame is whatever it is)."""
-        seconds = max(0.0, target / self.job.fps - self.plan.seek_margin_s)
+        seconds = max(0.0, self.clock.seconds(target) - self.plan.seek_margin_s)
         if seconds > 0 or not just_opened:  # a container just opened is at its start (a seek may overshoot)
-            self.container.seek(int(self.start + seconds / self.time_base), stream=self.stream, backward=True)
+            self.container.seek(int(self.clock.start + seconds / self.clock.time_base), stream=self.stream,
+                                backward=True)
         self.check_landing = seconds > 0
 
     def _kept_keyframe_alone(self, position: int, target: int) -> bool:
@@ -206,9 +260,8 @@ class _Run:
         Tried only where the run seeks again for its next target anyway, as decoding a keyframe alone resets the
         decoder; when the try fails, the run seeks back before the target.
         """
-        spacing = self.plan.keyframe_spacing
         seeks_next = position + 1 == len(self.targets) or self.targets[position + 1] in self.seek_at
-        if not (seeks_next and spacing and target % spacing == 0 and not self.plan.seek_margin_s):
+        if not (seeks_next and self.plan.keyframe_before(target) == target and not self.plan.seek_margin_s):
             return False
         keyframe = self._decode_keyframe_alone(target)
         if keyframe is None:
@@ -218,17 +271,13 @@ class _Run:
         self.job.keep(target, keyframe)
         return True
 
-    def _index(self, pts: int) -> int:
-        """The index of the frame shown at ``pts`` (in stream time-base units, from the stream's start)."""
-        return round((pts - self.start) * self.time_base * self.job.fps)
-
     def _decode_skipping_unseen(self):
         """``container.decode(stream)``, except that frames shown before ``next_target`` which no other frame refers
         to (most B-frames) are not decoded at all: nobody sees them, and the frames that are decoded stay
         bit-identical. A frame's index comes from its packet's timestamp; packets without one are decoded."""
         codec = self.stream.codec_context
         for packet in self.container.demux(self.stream):
-            skippable = packet.pts is not None and self._index(packet.pts) < self.next_target
+            skippable = packet.pts is not None and self.clock.index(packet.pts) < self.next_target
             codec.skip_frame = "NONREF" if skippable else "DEFAULT"
             yield from codec.decode(packet)
 
@@ -241,9 +290,11 @@ class _Run:
         """
         codec = self.stream.codec_context
         for packet in self.container.demux(self.stream):
-            if packet.pts is None or not packet.is_keyframe or self._index(packet.pts) != target:
+            if packet.pts is None or not packet.is_keyframe or self.clock.index(packet.pts) != target:
                 return None
             frames = codec.decode(packet) or codec.decode(None)
             codec.flush_buffers()
+            if frames:
+                self.job.decoded()
             return frames[0] if frames else None
         return None

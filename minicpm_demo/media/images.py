@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from minicpm_demo.media.kinds import is_video
-from minicpm_demo.media.limits import MediaError, MediaLimits, check_file, names_the_file
+from minicpm_demo.media import tiff
+from minicpm_demo.media.kinds import ANIMATIONS, is_video
+from minicpm_demo.media.limits import MediaError, MediaLimits, RequestBudget, check_file, names_the_file
 
 try:  # HEIC/HEIF photos (iPhone) through the pillow-heif plugin; AVIF is built into Pillow itself
     from pillow_heif import register_heif_opener
@@ -28,37 +29,75 @@ class LoadedImage:
     notes: list[str] = field(default_factory=list)
 
 
+# ImageOps.exif_transpose's methods, applied here to the picture once it is scaled down
+TRANSPOSE_FOR_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                             4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                             6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+# Modes that scale down exactly before the conversion to RGB (transparency is scaled premultiplied); the others
+# (palette, 16-bit, CMYK, floating point) are converted first.
+SCALED_BEFORE_RGB = {"RGB", "RGBA", "L", "LA"}
+# Scaling first averages blocks of pixels by the largest whole factor that leaves the picture at least the final
+# size, then resamples the rest (less than half): a picture many times too large is never resampled at full size.
+REDUCING_GAP = 1.0
+
+
 @names_the_file
-def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> LoadedImage:
-    """Open an image by content (not by file name) and normalise it to an upright RGB picture."""
+def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits(),
+               budget: RequestBudget | None = None) -> LoadedImage:
+    """Open an image by content (not by file name) and normalise it to an upright RGB picture.
+
+    The pixels it decodes are charged to ``budget`` (the request's, else one of its own) before decoding."""
     name = check_file(path, "image", limits.max_image_bytes, "--max-image-mb")
     notes: list[str] = []
     with opened_picture(path, name, limits) as opened:
         original_size = opened.size
-        if getattr(opened, "is_animated", False):  # unlike n_frames, does not read through a whole GIF
-            notes.append(f"{name}: animated image, the first frame was used")
+        notes.extend(first_picture_note(name, opened))
         opened.seek(0)
         if max(original_size) > limits.max_image_side:
             # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: a 12000×9000 photo in a fraction of the time
             opened.draft("RGB", (limits.max_image_side, limits.max_image_side))
+        (budget or limits.budget()).charge_image(name, *opened.size)
         opened.load()
-        image = ImageOps.exif_transpose(opened) or opened.copy()
-
-    image = to_rgb(image)
-    longest = max(image.size)
-    if longest > limits.max_image_side:
-        scale = limits.max_image_side / longest
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.LANCZOS)
+        transpose = TRANSPOSE_FOR_ORIENTATION.get(opened.getexif().get(0x0112))
+        image = opened if opened.mode in SCALED_BEFORE_RGB else to_rgb(opened)
+        image = to_rgb(_fitted(image, limits.max_image_side))
+        if image is opened:  # a picture of its own, not the file's object
+            image = opened.copy()
+    if transpose is not None:
+        image = image.transpose(transpose)
     if max(original_size) > limits.max_image_side:
         width, height = original_size
         notes.append(f"{name}: downscaled from {width}×{height} to {image.width}×{image.height}")
     return LoadedImage(image=image, notes=notes)
 
 
+def first_picture_note(name: str, opened: Image.Image) -> list[str]:
+    """The note for a file of several pictures, of which the image tabs take the first."""
+    if not getattr(opened, "is_animated", False):  # unlike n_frames, does not read through a whole GIF
+        return []
+    if opened.format in ANIMATIONS:
+        return [f"{name}: animated image, the first frame was used"]
+    if opened.format == "TIFF":
+        return [f"{name}: multi-page TIFF, the first page was used"]
+    if opened.format == "MPO":  # a camera's photo with its previews or depth map: the photo is the first
+        return []
+    return [f"{name}: {opened.format} file of several pictures, the first was used"]
+
+
+def _fitted(image: Image.Image, side: int) -> Image.Image:
+    """``image`` scaled down so that its longest side is at most ``side``."""
+    longest = max(image.size)
+    if longest <= side:
+        return image
+    scale = side / longest
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+
+
 @contextmanager
 def opened_picture(path, name: str, limits: MediaLimits) -> Iterator[Image.Image]:
     """The file opened by Pillow under the pixel limit; what goes wrong while it is read becomes a MediaError."""
+    tiff.register()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -80,6 +119,10 @@ def opened_picture(path, name: str, limits: MediaLimits) -> Iterator[Image.Image
         if is_video(path):
             raise MediaError(f"{name!r} is a video, not an image. Ask about it in the Video tab "
                              "(or send it as a video).") from None
+        reason = tiff.unreadable_reason(path)
+        if reason:
+            raise MediaError(f"{name!r} is a TIFF this demo cannot read ({reason}). Save it as an 8-bit TIFF or "
+                             "PNG and upload it again.") from None
         raise MediaError(
             f"{name!r} is not an image this demo can read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF"
             f"{', HEIC' if register_heif_opener else ''}, AVIF). Convert it to PNG or JPEG and upload it again."
@@ -96,6 +139,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
         return image
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "F":
+        image = Image.fromarray(tiff.scaled_to_8bit(np.asarray(image)), mode="L")
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if array.max() > 255 else 255.0

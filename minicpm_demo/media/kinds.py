@@ -7,19 +7,26 @@ import warnings
 
 from PIL import Image
 
+from minicpm_demo.media import tiff
+
 # Pillow identifies MPEG video streams (without decoding them); those are videos, not pictures.
 NOT_PICTURES = {"MPEG"}
+# Formats whose several pictures are an animation, played over time; in others (multi-page TIFF, a camera's MPO
+# with its previews) they are pages or versions of one picture.
+ANIMATIONS = {"GIF", "PNG", "WEBP", "AVIF", "FLI"}
 
 
 def load_readers() -> None:
     """Import PyAV and Pillow's format plugins now, so that the first upload does not wait for them."""
     import av  # noqa: F401
 
-    Image.init()
+    tiff.register()
 
 
 def picture_format(path: str | os.PathLike) -> tuple[str, bool] | None:
-    """(Pillow's format name, whether it is animated) when Pillow reads ``path`` as a picture, else None."""
+    """(Pillow's format name, whether it holds several pictures) when Pillow reads ``path`` as a picture, else
+    None."""
+    tiff.register()
     try:
         with warnings.catch_warnings(), Image.open(path) as image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -37,7 +44,7 @@ def is_video(path: str | os.PathLike) -> bool:
     try:
         with av.open(str(path)) as container:
             single_picture = container.format.name == "image2" or container.format.name.endswith("_pipe")
-            return not single_picture and any(stream.width for stream in container.streams.video)
+            return not single_picture and any(getattr(stream, "width", 0) for stream in container.streams.video)
     except (av.error.FFmpegError, ValueError, UnicodeDecodeError, OSError):
         return False
 

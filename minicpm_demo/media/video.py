@@ -15,8 +15,17 @@ from minicpm_demo.cancel import never
 from minicpm_demo.media.animation import sample_animation
 from minicpm_demo.media.decoding import RAW_STREAMS, DecodingJob, decode_plan, demuxers, open_container
 from minicpm_demo.media.frames import SampledVideo, decoded_size, sampled_indices
-from minicpm_demo.media.kinds import picture_format
-from minicpm_demo.media.limits import MediaError, MediaLimits, check_duration, check_file, names_the_file
+from minicpm_demo.media.kinds import ANIMATIONS, picture_format
+from minicpm_demo.media.limits import (
+    MediaError,
+    MediaLimits,
+    RequestBudget,
+    check_duration,
+    check_file,
+    check_frame_size,
+    names_the_file,
+)
+from minicpm_demo.media.timeline import FrameClock, Timeline, count_packets, read_timeline
 
 
 @dataclass(frozen=True)
@@ -30,47 +39,55 @@ class VideoInfo:
 
 @names_the_file
 def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) -> VideoInfo:
-    """Duration, frame rate and frame count, from the stream or the container when the stream omits them."""
-    return _probe(path, check_file(path, "video", limits.max_video_bytes, "--max-video-mb"), limits)
-
-
-def _probe(path, name: str, limits: MediaLimits) -> VideoInfo:
+    """Duration, frame rate and frame count, from the stream or the container when the stream omits them, or
+    from the packets' timestamps when both lack a rate or a length."""
+    name = check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
     with open_container(path, name) as container:
-        return _checked_info(container, name, limits)
+        return _checked_info(container, name, limits)[0]
 
 
-def _checked_info(container, name: str, limits: MediaLimits) -> VideoInfo:
-    info = _stream_info(container, name)
+def _checked_info(container, name: str, limits: MediaLimits) -> tuple[VideoInfo, FrameClock | Timeline]:
+    info, clock = _stream_info(container, name, limits)
     check_duration(name, info.duration, limits)
-    return info
+    return info, clock
 
 
-def _stream_info(container, name: str) -> VideoInfo:
+def _stream_info(container, name: str, limits: MediaLimits) -> tuple[VideoInfo, FrameClock | Timeline]:
     if not container.streams.video:
         raise MediaError(f"{name!r} has no video track (audio only?). Upload a file with a picture.")
     stream = container.streams.video[0]
+    if not getattr(stream, "width", 0) or not getattr(stream, "height", 0):  # no size: a codec FFmpeg lacks
+        raise _undecodable(name)
+    check_frame_size(name, stream.width, stream.height, limits)
+    raw = bool(demuxers(container) & RAW_STREAMS)
+    declared = 0.0
+    if stream.duration and stream.time_base:
+        declared = float(stream.duration * stream.time_base)
+    elif container.duration:
+        declared = container.duration / 1_000_000
+    if not raw and (stream.average_rate is None or not declared):
+        # No constant rate (the time base would pass for one) or no length: the timestamps tell both.
+        timeline = read_timeline(container, stream, name, limits)
+        if timeline is not None:
+            return VideoInfo(duration=timeline.duration, fps=timeline.fps, total_frames=len(timeline.pts),
+                             width=stream.width, height=stream.height), timeline
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     fps = float(rate) if rate else 0.0
-    duration = 0.0
-    if stream.duration and stream.time_base:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration:
-        duration = container.duration / 1_000_000
+    duration = declared
     total = int(stream.frames or 0)
-    if not total and fps and (demuxers(container) & RAW_STREAMS or not duration):
+    if not total and fps and (raw or not duration):
         # A raw stream (.h264, .hevc, .m1v) has no frame count, and at most a bit-rate guess of its length:
         # so its packets are counted, one per frame (nothing is decoded).
-        total = sum(1 for packet in container.demux(stream) if packet.size)
+        total = count_packets(container, stream, name, limits)
         duration = total / fps
     if total == 0 and duration and fps:
         total = int(round(duration * fps))
     if not duration and total and fps:
         duration = total / fps
-    if not stream.width or not stream.height:
-        raise _undecodable(name)
     if fps <= 0 or total <= 0 or duration <= 0:
         raise MediaError(f"The video {name!r} has no readable frames (zero length or damaged). Upload another file.")
-    return VideoInfo(duration=duration, fps=fps, total_frames=total, width=stream.width, height=stream.height)
+    info = VideoInfo(duration=duration, fps=fps, total_frames=total, width=stream.width, height=stream.height)
+    return info, FrameClock(fps=fps, start=stream.start_time or 0, time_base=float(stream.time_base))
 
 
 @names_the_file
@@ -79,79 +96,106 @@ def sample_video(
     indices_for: Callable[[object], Sequence[int]],
     limits: MediaLimits = MediaLimits(),
     cancelled: Callable[[], bool] = never,
+    budget: RequestBudget | None = None,
 ) -> SampledVideo:
     """Decode only the frames ``indices_for(metadata)`` asks for, in that order (repeats allowed).
 
     ``indices_for`` is the video processor's own ``sample_frames`` (bound to the request's settings), so
-    the frames are the ones the processor would pick from the whole decoded video. Frame ``i`` is the one
-    shown at ``i / fps`` seconds; a sample far from the one before is reached by seeking to the keyframe
-    before it, not by decoding everything in between, and only the sampled frames are ever kept. Animated GIF,
-    WebP and PNG files are short videos too; a still image is refused with a message that says so.
+    the frames are the ones the processor would pick from the whole decoded video. Index ``i`` is the frame
+    shown at ``i / fps`` seconds (by its timestamp, when the frame rate varies); a sample far from the one before
+    is reached by seeking to the keyframe before it, not by decoding everything in between, and only the sampled
+    frames are ever kept. Animated GIF, WebP, PNG and AVIF files are short videos too; a still image (or a
+    multi-page TIFF) is refused with a message that says so.
 
-    Decoding raises ``Cancelled`` within a frame of ``cancelled()`` turning true (Stop pressed).
+    The frames it decodes are charged to ``budget`` (the request's, else one of its own): the frames the plan
+    decodes before decoding starts, any more as they are decoded. Decoding raises ``Cancelled`` within a frame of
+    ``cancelled()`` turning true (Stop pressed).
     """
     from transformers.video_utils import VideoMetadata
 
     name = check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
+    budget = budget or limits.budget()
     picture = picture_format(path)
     if picture is not None:
-        format_name, animated = picture
-        if not animated:
-            raise MediaError(f"{name!r} is a still image, not a video. Ask about it in the Image tab "
+        format_name, several = picture
+        if not several or format_name not in ANIMATIONS:
+            pages = " (its pages are not frames of a video)" if several else ""
+            raise MediaError(f"{name!r} is a still image{pages}, not a video. Ask about it in the Image tab "
                              "(or send it as an image).")
-        if format_name != "GIF":  # FFmpeg reads animated GIFs, but not animated WebP or PNG
-            return sample_animation(path, name, indices_for, limits, cancelled)
+        if format_name != "GIF":  # FFmpeg reads animated GIFs, but does not animate WebP, PNG or AVIF
+            return sample_animation(path, name, indices_for, limits, budget, cancelled)
     # Opening a container is costly, as FFmpeg decodes a frame to probe the stream (measured in
     # docs/PERFORMANCE.md, Video sampling): one serves the probe, the decoding plan and the first run of frames.
     with open_container(path, name) as container:
-        info = _checked_info(container, name, limits)
+        info, clock = _checked_info(container, name, limits)
         metadata = VideoMetadata(total_num_frames=info.total_frames, fps=info.fps, duration=info.duration,
                                  width=info.width, height=info.height, video_backend="pyav")
         indices = sampled_indices(indices_for, metadata, name)
         size, notes = decoded_size(name, info.width, info.height, len(indices), limits)
-        frames, last_index = _decode_frames(path, container, indices, info.fps, name, size, cancelled)
-    if last_index < max(indices):
+        reading = _Reading(path=path, name=name, info=info, clock=clock, size=size, budget=budget,
+                           cancelled=cancelled)
+        frames, last_index = reading.frames_at(container, [clock.shown_at(index) for index in indices])
+    if last_index < clock.shown_at(max(indices)):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
         notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
     metadata.frames_indices = indices
     return SampledVideo(frames=frames, metadata=metadata, notes=notes)
 
 
-def _decode_frames(path, container, indices: list[int], fps: float, name: str, size: tuple[int, int] | None,
-                   cancelled: Callable[[], bool]) -> tuple[np.ndarray, int]:
-    """The frames at ``indices`` (in that order, repeats allowed) as one RGB array, and the last index decoded.
+@dataclass(frozen=True)
+class _Reading:
+    """One video's sampled frames being read: what the decoding needs besides the frames to reach."""
 
-    The sorted targets are cut into one contiguous run per CPU core (up to 4), each decoded in its own thread
-    with its own demuxer (PyAV releases the GIL while decoding); the first run decodes in ``container`` (open
-    already, and read ahead) where a seek takes it back to its start exactly. Within a run, the decoder reaches
-    the next target either by decoding on or by seeking to the keyframe before it, whichever the keyframe
-    spacing (read from packet flags) says is cheaper. Frames go straight into the output array, so nothing but the
-    sampled frames is ever held.
-    """
-    frames = _SampledFrames(indices, size)
-    targets = sorted(frames.slots)
-    plan = decode_plan(container, fps)
-    # Containers sought by a byte guess (seek_margin_s) may not land at their start: those runs open their own.
-    reusable = container if plan.seekable and not plan.seek_margin_s else None
-    # without seeking, a second run would decode the first run's frames again on its way to its own
-    workers = max(1, min(os.cpu_count() or 1, 4, len(targets))) if plan.seekable else 1
-    runs = [list(run) for run in np.array_split(np.array(targets), workers) if len(run)]
-    job = DecodingJob(path=path, name=name, fps=fps, plan=plan, keep=frames.keep, cancelled=cancelled)
-    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="video-decode") as pool:
-        containers = [reusable] + [None] * (len(runs) - 1)  # None: the run opens its own
-        results = list(pool.map(job.decode_run, runs, containers))
-    decoded = [result for result in results if result is not None]
-    if not decoded:
-        raise _undecodable(name)
-    # Targets no run reached (the stream ended early) show the last frame decoded before them.
-    last_index, last_frame = max(decoded, key=lambda result: result[0])
-    reached = {index for run, result in zip(runs, results) if result for index in run if index <= result[0]}
-    unreached = [index for index in targets if index not in reached]
-    if unreached:
-        tail = _upright(last_frame, size)
-        for index in unreached:
-            frames.put(index, tail)
-    return frames.array, last_index
+    path: str | os.PathLike
+    name: str
+    info: VideoInfo
+    clock: FrameClock | Timeline
+    size: tuple[int, int] | None  # the size to decode to; None for the video's own
+    budget: RequestBudget
+    cancelled: Callable[[], bool]
+
+    def frames_at(self, container, targets: list[int]) -> tuple[np.ndarray, int]:
+        """The frames at ``targets`` (in that order, repeats allowed) as one RGB array, and the last index
+        decoded.
+
+        The sorted targets are cut into one contiguous run per CPU core (up to 4), each decoded in its own thread
+        with its own demuxer (PyAV releases the GIL while decoding); the first run decodes in ``container`` (open
+        already, and read ahead) where a seek takes it back to its start exactly. Within a run, the decoder
+        reaches the next target either by decoding on or by seeking to the keyframe before it, whichever the
+        keyframes (read from packet flags) say is cheaper. The frames the runs will decode are charged to the
+        budget first. Frames go straight into the output array, so nothing but the sampled frames is ever held.
+        """
+        frames = _SampledFrames(targets, self.size)
+        ordered = sorted(frames.slots)
+        plan = decode_plan(container, self.clock)
+        # Containers sought by a byte guess (seek_margin_s) may not land at their start: those runs open their own.
+        reusable = container if plan.seekable and not plan.seek_margin_s else None
+        # Without seeking, or with one keyframe before all the targets, a second run would decode the first
+        # run's frames again on its way to its own.
+        one_interval = plan.keyframes is not None and plan.keyframe_before(ordered[0]) == plan.keyframe_before(
+            ordered[-1])
+        workers = max(1, min(os.cpu_count() or 1, 4, len(ordered))) if plan.seekable and not one_interval else 1
+        runs = [list(run) for run in np.array_split(np.array(ordered), workers) if len(run)]
+        width, height = self.info.width, self.info.height
+        reserved = int(plan.frames_to_decode(runs, self.clock.fps))
+        meter = self.budget.meter(self.name, width, height, reserved=reserved)
+        job = DecodingJob(path=self.path, name=self.name, clock=self.clock, plan=plan, keep=frames.keep,
+                          cancelled=self.cancelled, decoded=meter)
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="video-decode") as pool:
+            containers = [reusable] + [None] * (len(runs) - 1)  # None: the run opens its own
+            results = list(pool.map(job.decode_run, runs, containers))
+        decoded = [result for result in results if result is not None]
+        if not decoded:
+            raise _undecodable(self.name)
+        # Targets no run reached (the stream ended early) show the last frame decoded before them.
+        last_index, last_frame = max(decoded, key=lambda result: result[0])
+        reached = {index for run, result in zip(runs, results) if result for index in run if index <= result[0]}
+        unreached = [index for index in ordered if index not in reached]
+        if unreached:
+            tail = _upright(last_frame, self.size)
+            for index in unreached:
+                frames.put(index, tail)
+        return frames.array, last_index
 
 
 class _SampledFrames:
