@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 IMAGE, VIDEO = "image", "video"
+FILE = "file"  # the kind of an attachment not looked at yet (``Conversation.with_kinds`` finds it)
 
 
 @dataclass(frozen=True)
 class Attachment:
     path: str
-    kind: str  # IMAGE or VIDEO
+    kind: str  # IMAGE or VIDEO (FILE until known)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,29 @@ class Conversation:
         return Conversation(self.turns[:-1] + (replace(last, reply=None, reasoning="", stopped=False, stats=None),))
 
     @property
+    def text_chars(self) -> int:
+        """Characters of text this conversation sends the model: every question and every reply."""
+        return sum(len(turn.text) + len(turn.reply or "") for turn in self.turns)
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        return tuple(attachment for turn in self.turns for attachment in turn.attachments)
+
+    def with_kinds(self, kind_of: Callable[[str], str]) -> Conversation:
+        """The same conversation with each ``FILE`` attachment given its kind, ``kind_of(path)``, asked once a path."""
+        kinds: dict[str, str] = {}
+
+        def known(attachment: Attachment) -> Attachment:
+            if attachment.kind != FILE:
+                return attachment
+            if attachment.path not in kinds:
+                kinds[attachment.path] = kind_of(attachment.path)
+            return replace(attachment, kind=kinds[attachment.path])
+
+        return Conversation(tuple(replace(turn, attachments=tuple(map(known, turn.attachments)))
+                                  for turn in self.turns))
+
+    @property
     def pending(self) -> bool:
         return bool(self.turns) and self.turns[-1].reply is None
 
@@ -76,13 +100,15 @@ class Conversation:
 
 
 def conversation_from_messages(messages: list[dict[str, Any]] | None,
-                               kind_of: Callable[[str], str]) -> Conversation:
+                               kind_of: Callable[[str], str] | None = None) -> Conversation:
     """Rebuild a ``Conversation`` from chat history in the messages format.
 
     Accepts Gradio's (content as a string, a file dict, or a list of ``{"type": "text"|"file", …}`` parts; the
     user's files and text may be separate consecutive messages) and the model card's (``{"type": "image"|"video",
     "path": …}`` items). Assistant messages titled in ``metadata`` are reasoning. ``kind_of(path)`` tells an
-    image from a video. Raises ``ValueError`` with a readable message for anything else.
+    image from a video; without it, Gradio's file parts stay ``FILE`` (``with_kinds`` tells them later, so that a
+    caller can check the conversation's size before opening any file). Raises ``ValueError`` with a readable
+    message for anything else.
     """
     turns: list[Turn] = []
     text, attachments, reply, reasoning = [], [], None, ""
@@ -111,10 +137,13 @@ def conversation_from_messages(messages: list[dict[str, Any]] | None,
                 if kind == "text":
                     text.append(value)
                 else:
-                    attachments.append(Attachment(path=value, kind=kind if kind != "file" else kind_of(value)))
+                    if kind == FILE and kind_of is not None:
+                        kind = kind_of(value)
+                    attachments.append(Attachment(path=value, kind=kind))
         else:
             words = "".join(value for kind, value in (_part(p, index) for p in parts) if kind == "text")
-            if (message.get("metadata") or {}).get("title"):
+            metadata = message.get("metadata")
+            if isinstance(metadata, dict) and metadata.get("title"):
                 reasoning += words
             else:
                 reply = (reply or "") + words
@@ -133,7 +162,7 @@ def _part(part: Any, index: int) -> tuple[str, str]:
             for key in ("path", kind):
                 if isinstance(part.get(key), str):
                     return kind, part[key]
-        file = part.get("file") if kind == "file" else part
+        file = part.get("file") if kind == FILE else part
         if isinstance(file, dict) and isinstance(file.get("path"), str):
-            return "file", file["path"]
+            return FILE, file["path"]
     raise ValueError(f"history item {index} has content this demo does not understand: {str(part)[:80]!r}")

@@ -18,6 +18,7 @@ from minicpm_demo.gptq import KERNELS as GPTQ_KERNELS
 from minicpm_demo.loader import DEFAULT_COMPILE_TOKENS, DEFAULT_MODEL_ID, DEVICES, DTYPES, ModelSpec
 from minicpm_demo.media import MB, MediaLimits
 from minicpm_demo.session import UPDATE_INTERVAL_S
+from minicpm_demo.settings import RequestLimits
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Option:
 
 
 BACKENDS = ("local", "openai")
+FORWARDED_FOR = ("auto", "first", "last", "ignore")
 
 OPTIONS: tuple[Option, ...] = (
     Option("--backend", "BACKEND", "local", "local: run the model in this process; openai: use a model server "
@@ -70,6 +72,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
            type=int),
     Option("--queue-size", "QUEUE_SIZE", 64, "Most requests waiting in the queue; more are refused", type=int),
+    Option("--queue-per-session", "QUEUE_PER_SESSION", 2, "Most requests one session (a page, "
+           "a script's client) may have waiting for the model at once (0: no limit)", type=int),
+    Option("--queue-per-visitor", "QUEUE_PER_VISITOR", 8, "Most requests one visitor (an "
+           "address, see --forwarded-for) may have waiting for the model at once, all sessions together (0: no "
+           "limit)", type=int),
     Option("--update-ms", "UPDATE_MS", round(UPDATE_INTERVAL_S * 1000), "How often a streaming reply is sent to "
            "the page, ms: lower looks smoother and costs decode speed (~10 %% at 100 ms on a 2-core CPU)", type=int),
     Option("--max-image-mb", "MAX_IMAGE_MB", MediaLimits.max_image_bytes // MB, "Largest image upload, MB",
@@ -83,6 +90,26 @@ OPTIONS: tuple[Option, ...] = (
            "needs about twice as much again)", type=int),
     Option("--max-images", "MAX_IMAGES", MediaLimits.max_images, "Most images in one conversation (every question "
            "sends the earlier ones again)", type=int),
+    Option("--max-request-megapixels", "MAX_REQUEST_MEGAPIXELS", MediaLimits.max_request_image_pixels // 10**6,
+           "Most image pixels one request may decode, all its images together, megapixels", type=int),
+    Option("--max-request-video-gigapixels", "MAX_REQUEST_VIDEO_GIGAPIXELS",
+           MediaLimits.max_request_frame_pixels // 10**9, "Most video and animation pixels one request may decode "
+           "(every frame decoded on the way to a sampled one counts), gigapixels", type=int),
+    Option("--max-text-chars", "MAX_TEXT_CHARS", RequestLimits.max_text_chars, "Longest question, in characters",
+           type=int),
+    Option("--max-turns", "MAX_TURNS", RequestLimits.max_turns, "Most questions in one conversation", type=int),
+    Option("--max-history-chars", "MAX_HISTORY_CHARS", RequestLimits.max_history_chars, "Most characters of text "
+           "(questions and replies) in one conversation; also sizes the largest request body", type=int),
+    Option("--max-prompt-tokens", "MAX_PROMPT_TOKENS", RequestLimits.max_prompt_tokens, "Longest prompt (text and "
+           "media tokens, as the processor counts them) of one request (0: 16384 on a CPU, 65536 on a GPU)",
+           type=int),
+    Option("--upload-mb-per-hour", "UPLOAD_MB_PER_HOUR", 1024, "MB one visitor may upload in an hour (0: no quota)",
+           type=int),
+    Option("--login-failures", "LOGIN_FAILURES", 5, "Wrong passwords one visitor may try before each further "
+           "attempt waits (1 s, then twice as long each time, up to 15 min)", type=int),
+    Option("--forwarded-for", "FORWARDED_FOR", "auto", "Which X-Forwarded-For entry names a visitor, for the upload "
+           "quota and the login slow-down: auto (on a Space the first, elsewhere none), first, last (behind one "
+           "reverse proxy of yours), ignore (the connection's address)", choices=FORWARDED_FOR),
 )
 
 
@@ -109,12 +136,23 @@ class AppConfig:
     root_path: str | None
     concurrency: int
     queue_size: int
+    queue_per_session: int
+    queue_per_visitor: int
     update_ms: int
     max_image_mb: int
     max_video_mb: int
     max_video_seconds: int
     max_video_frames_mb: int
     max_images: int
+    max_request_megapixels: int
+    max_request_video_gigapixels: int
+    max_text_chars: int
+    max_turns: int
+    max_history_chars: int
+    max_prompt_tokens: int
+    upload_mb_per_hour: int
+    login_failures: int
+    forwarded_for: str
 
     @property
     def model_spec(self) -> ModelSpec:
@@ -130,7 +168,14 @@ class AppConfig:
     def media_limits(self) -> MediaLimits:
         return MediaLimits(max_image_bytes=self.max_image_mb * MB, max_video_bytes=self.max_video_mb * MB,
                            max_video_seconds=float(self.max_video_seconds),
-                           max_video_frames_bytes=self.max_video_frames_mb * MB, max_images=self.max_images)
+                           max_video_frames_bytes=self.max_video_frames_mb * MB, max_images=self.max_images,
+                           max_request_image_pixels=self.max_request_megapixels * 10**6,
+                           max_request_frame_pixels=self.max_request_video_gigapixels * 10**9)
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        return RequestLimits(max_text_chars=self.max_text_chars, max_turns=self.max_turns,
+                             max_history_chars=self.max_history_chars, max_prompt_tokens=self.max_prompt_tokens)
 
     def credentials(self) -> list[tuple[str, str]]:
         """(user, password) pairs from --auth and --auth-file; raises ValueError for a malformed entry."""
@@ -203,8 +248,13 @@ def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None =
     if values["update_ms"] < 0:
         parser.error(f"--update-ms (env UPDATE_MS) is {values['update_ms']}: use 0 (every token) or more")
     for option in OPTIONS:
-        if option.flag.startswith("--max-") and values[_dest(option)] < 1:
+        if option.flag.startswith("--max-") and option.flag != "--max-prompt-tokens" and values[_dest(option)] < 1:
             parser.error(f"{option.flag} (env {option.env}) is {values[_dest(option)]}: use 1 or more")
+    for name in ("upload_mb_per_hour", "login_failures", "queue_per_session", "queue_per_visitor",
+                 "max_prompt_tokens"):
+        if values[name] < 0:
+            option = next(option for option in OPTIONS if _dest(option) == name)
+            parser.error(f"{option.flag} (env {option.env}) is {values[name]}: use 0 or more")
     if values["compile_max_tokens"] < 64:
         parser.error(f"--compile-max-tokens (env COMPILE_MAX_TOKENS) is {values['compile_max_tokens']}: use 64 or "
                      "more (the prompt and the reply must fit)")

@@ -5,9 +5,11 @@ Nothing here is shared between sessions; the UI keeps one ``ChatSession`` per ta
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Iterator
+from typing import TypeVar
 
 from minicpm_demo.chat import Conversation
 from minicpm_demo.engine import Engine, run_request
@@ -18,6 +20,10 @@ from minicpm_demo.settings import Settings
 # diff, JSON and send). Five updates a second still read as a stream and keep decoding at raw speed
 # (docs/PERFORMANCE.md, "What the app adds").
 UPDATE_INTERVAL_S = 0.2
+# While a reply has nothing new, it is yielded again this often, so that a request cancelled before its first
+# token ends then (see stream_reply).
+HEARTBEAT_S = 0.5
+T = TypeVar("T")
 
 
 class ChatSession:
@@ -38,23 +44,75 @@ class ChatSession:
         return ChatSession(conversation=self.conversation)
 
 
-def stream_reply(engine: Engine, conversation: Conversation, settings: Settings,
-                 stop_event: threading.Event, interval_s: float = UPDATE_INTERVAL_S) -> Iterator[Conversation]:
+def stream_reply(engine: Engine, conversation: Conversation, settings: Settings, stop_event: threading.Event,
+                 interval_s: float = UPDATE_INTERVAL_S, heartbeat_s: float = HEARTBEAT_S) -> Iterator[Conversation]:
     """Answer the pending last turn of ``conversation``; yields it with the reply so far, last with stats.
 
-    Errors from the engine propagate unchanged; the caller still holds the conversation as it was.
+    The reply is produced on a worker thread. The pending conversation is yielded first, and while nothing new
+    arrives (media being read, the processor's step, the prompt's pass) the last update is yielded again every
+    ``heartbeat_s``, as the same object. Gradio can close a generator only where it yields: so a client that
+    cancels or goes away is noticed within a heartbeat, and counts as Stop. Errors from the engine propagate
+    unchanged; the caller still holds the conversation as it was.
     """
     if not conversation.pending:
         raise ValueError("the conversation has no question waiting for a reply")
+    deltas = _on_a_worker(run_request(engine, conversation.to_messages(), settings, stop_event), heartbeat_s)
     answer, reasoning = "", ""
-    last_sent = 0.0
-    for delta in run_request(engine, conversation.to_messages(), settings, stop_event):
-        answer += delta.answer
-        reasoning += delta.reasoning
-        if delta.stats is not None:
-            yield conversation.answer(answer, reasoning, stopped=delta.stats.stopped, stats=delta.stats.to_dict())
+    last_sent, shown = 0.0, conversation
+    try:
+        # At once, before any work: Gradio can close a generator only once its first value has come back.
+        yield shown
+        for delta in deltas:
+            if delta is None:
+                yield shown
+                continue
+            answer += delta.answer
+            reasoning += delta.reasoning
+            if delta.stats is not None:
+                yield conversation.answer(answer, reasoning, stopped=delta.stats.stopped,
+                                          stats=delta.stats.to_dict())
+                return
+            now = time.monotonic()
+            if now - last_sent >= interval_s:
+                last_sent = now
+                shown = conversation.answer(answer, reasoning)
+                yield shown
+    except GeneratorExit:  # the consumer went away (a cancelled request, a closed page): that is a Stop
+        stop_event.set()
+        raise
+    finally:
+        deltas.close()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+_END = object()
+
+
+def _on_a_worker(items: Iterator[T], heartbeat_s: float) -> Iterator[T | None]:
+    """``items``, produced on a short-lived thread, with None each time ``heartbeat_s`` passes without one."""
+    handoff: queue.SimpleQueue = queue.SimpleQueue()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                handoff.put(item)
+            handoff.put(_END)
+        except BaseException as error:  # raised again in the consumer
+            handoff.put(_Failed(error))
+
+    threading.Thread(target=produce, name="reply", daemon=True).start()
+    while True:
+        try:
+            item = handoff.get(timeout=heartbeat_s)
+        except queue.Empty:
+            yield None
+            continue
+        if item is _END:
             return
-        now = time.monotonic()
-        if now - last_sent >= interval_s:
-            last_sent = now
-            yield conversation.answer(answer, reasoning)
+        if isinstance(item, _Failed):
+            raise item.error
+        yield item

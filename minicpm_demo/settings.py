@@ -1,4 +1,4 @@
-"""Everything a user can tune, as one immutable value.
+"""Everything a user can tune, as one immutable value, and the limits the operator puts on one request.
 
 ``Settings.to_processor_kwargs()`` and ``Settings.to_generate_kwargs()`` are the only places where
 settings turn into keyword arguments, so ``downsample_mode`` always reaches both the processor and
@@ -7,6 +7,7 @@ settings turn into keyword arguments, so ``downsample_mode`` always reaches both
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -15,6 +16,69 @@ MODALITIES = ("image", "multi-image", "video")
 
 class SettingsError(ValueError):
     """Settings a user chose that cannot be used; the message says which and what is allowed."""
+
+
+class LimitError(ValueError):
+    """A request over one of the operator's limits; the message names the limit, the request's value and what to do."""
+
+
+# A quarter of the model's context (docs/CONFIGURATION.md, "Limits"); a CPU's is what it prefills in seconds.
+GPU_PROMPT_TOKENS = 65_536
+PROMPT_TOKENS_BY_DEVICE = {"cpu": 16_384}
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request's text may hold, checked before any tokenizing or media work (``check``), and its prompt,
+    checked once the processor has counted it (``check_prompt_tokens``).
+
+    Characters are the cheap bound: they cap the tokenizer's work before it runs. Tokens are the exact one,
+    known only after the processor, which is where ``max_prompt_tokens`` is checked (docs/CONFIGURATION.md,
+    "Limits", says why each default is what it is).
+    """
+
+    max_text_chars: int = 20_000  # one question
+    max_turns: int = 50  # questions in one conversation, the new one included
+    max_history_chars: int = 200_000  # every question and reply of one conversation, the new question included
+    max_prompt_tokens: int = 0  # text and visual tokens of one request, as the processor counts them; 0: by device
+
+    def check(self, question: str, earlier_turns: int = 0, earlier_chars: int = 0) -> None:
+        """Refuse ``question`` asked after ``earlier_turns`` turns holding ``earlier_chars`` characters of text."""
+        if len(question) > self.max_text_chars:
+            raise LimitError(f"The question is {len(question):,} characters long; this demo takes up to "
+                             f"{self.max_text_chars:,} in one question. Shorten it or send it in parts, or raise "
+                             "--max-text-chars.")
+        if earlier_turns + 1 > self.max_turns:
+            raise LimitError(f"This conversation would have {earlier_turns + 1} questions; this demo takes up to "
+                             f"{self.max_turns} in one conversation, as every question sends all the earlier ones "
+                             "to the model again. Start a new conversation (Clear), or raise --max-turns.")
+        if earlier_chars + len(question) > self.max_history_chars:
+            raise LimitError(f"This conversation would hold {earlier_chars + len(question):,} characters of text; "
+                             f"this demo takes up to {self.max_history_chars:,} in one conversation, as every "
+                             "question sends all of it to the model again. Start a new conversation (Clear) or send "
+                             "a shorter history, or raise --max-history-chars.")
+
+    def for_device(self, device: str) -> "RequestLimits":
+        """These limits with the prompt's bound for ``device`` where none was set: Stop acts between layers, and on
+        a CPU one full-attention layer over a prompt as long as a GPU takes outlasts any wait for Stop
+        (docs/SECURITY.md)."""
+        if self.max_prompt_tokens:
+            return self
+        return replace(self, max_prompt_tokens=PROMPT_TOKENS_BY_DEVICE.get(device.split(":")[0], GPU_PROMPT_TOKENS))
+
+    def check_prompt_tokens(self, tokens: int) -> None:
+        """Refuse a prompt the processor counted at ``tokens`` (text and visual), before the model reads it."""
+        limit = self.max_prompt_tokens or GPU_PROMPT_TOKENS
+        if tokens > limit:
+            raise LimitError(f"This request is {tokens:,} tokens long (text and media together); this demo takes "
+                             f"up to {limit:,} in one request. Start a new conversation, send fewer "
+                             "or smaller files, lower max_num_frames or max_slice_nums, or raise --max-prompt-tokens.")
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest HTTP request body (uploads aside) that a conversation within these limits needs: JSON may
+        spend up to 12 bytes on one character (an escaped surrogate pair), plus room for its structure."""
+        return 12 * self.max_history_chars + 1024 * 1024
 
 
 def _setting(default, label: str, info: str, *, choices=None, minimum=None, maximum=None, step=None, processor=False,
@@ -72,7 +136,7 @@ class Settings:
     def for_modality(cls, modality: str, **overrides: Any) -> Settings:
         """The model card's defaults for ``modality``, with ``overrides`` applied and validated."""
         if modality not in MODALITIES:
-            raise SettingsError(f"Unknown modality {modality!r}: use one of {', '.join(MODALITIES)}.")
+            raise SettingsError(f"Unknown modality {shown(modality)}: use one of {', '.join(MODALITIES)}.")
         return cls.from_dict(overrides, base=cls(**MODALITY_DEFAULTS[modality]))
 
     @classmethod
@@ -82,8 +146,10 @@ class Settings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
+            named = ", ".join(name if len(name) <= 40 else shown(name, 40) for name in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             raise SettingsError(
-                f"Unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}. "
+                f"Unknown setting{'s' if len(unknown) > 1 else ''} {named}{more}. "
                 f"Known settings: {', '.join(sorted(known))}."
             )
         coerced = {name: _coerce(cls.field(name), value) for name, value in values.items()}
@@ -98,9 +164,9 @@ class Settings:
         for f in fields(self):
             value, meta = getattr(self, f.name), f.metadata
             if meta["choices"] and value not in meta["choices"]:
-                problems.append(f"{f.name} must be one of {', '.join(map(repr, meta['choices']))}, not {value!r}")
+                problems.append(f"{f.name} must be one of {', '.join(map(repr, meta['choices']))}, not {shown(value)}")
             elif meta["minimum"] is not None and not meta["minimum"] <= value <= meta["maximum"]:
-                problems.append(f"{f.name} must be between {meta['minimum']} and {meta['maximum']}, not {value!r}")
+                problems.append(f"{f.name} must be between {meta['minimum']} and {meta['maximum']}, not {shown(value)}")
         if problems:
             raise SettingsError("Invalid settings: " + "; ".join(problems) + ". Change them and send again.")
         return self
@@ -130,20 +196,41 @@ def _coerce(f, value: Any) -> Any:
             if isinstance(value, (bool, int)) and value in (0, 1):
                 return bool(value)
             raise TypeError
-        if kind is int:
-            if isinstance(value, bool) or float(value) != int(float(value)):
-                raise TypeError
-            return int(float(value))
-        if kind is float:
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(
-            f"Invalid settings: {f.name} must be {'a whole number' if kind is int else kind.__name__}, "
-            f"not {value!r}. Change it and send again."
-        ) from None
+        if kind in (int, float):
+            return _number(value, kind)
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    except (TypeError, ValueError, OverflowError):
+        wanted = {int: "a whole number", float: "a finite number"}.get(kind, kind.__name__)
+        raise SettingsError(f"Invalid settings: {f.name} must be {wanted}, not {shown(value)}. "
+                            "Change it and send again.") from None
+
+
+def _number(value: Any, kind: type) -> int | float:
+    """A finite number from a JSON number or a numeric string; infinities, NaN and overflow raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError
+    if isinstance(value, int):
+        number = value
+    else:
+        number = float(value)  # "1e999" and "Infinity" become inf, refused below
+        if not math.isfinite(number):
+            raise ValueError
+    if kind is int:
+        if number != int(number):
+            raise ValueError
+        return int(number)
+    return float(number) + 0.0  # float() of a huge int raises OverflowError; + 0.0 turns -0.0 into 0.0
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: messages quote what was sent, never all of a huge value."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's limit on digits
+        return "a number too long to show"
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 # Model card defaults per modality; everything not named here uses the field default above.

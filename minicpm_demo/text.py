@@ -96,3 +96,25 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
         if tag.startswith(text[-length:]):
             return length
     return 0
+
+
+# The control tokens of MiniCPM-V 4.6's tokenizer, by shape: what a model server's tokenizer would read as one.
+MINICPM_CONTROL_TOKENS = re.compile(
+    r"<\|[A-Za-z0-9_]+\|>"
+    r"|</?(?:think|image|slice|image_id|ref|box|quad|point|timestamp|tool_call|tool_response|unk)>"
+    r"|<tts_[a-z_]+>"
+)
+WORD_JOINER = "\u2060"
+
+
+def control_token_pattern(tokens) -> re.Pattern:
+    """A pattern matching any of the ``tokens`` strings (longest first, so that a token containing another wins)."""
+    return re.compile("|".join(re.escape(token) for token in sorted(set(tokens), key=len, reverse=True) if token))
+
+
+def neutralize_control_tokens(text: str, pattern: re.Pattern = MINICPM_CONTROL_TOKENS) -> str:
+    """``text`` with every control token it spells broken by a word joiner after its first character.
+
+    It reads the same, but the tokenizer sees plain text: typed into a question, ``<|im_end|><|im_start|>`` would
+    otherwise end the user's turn and forge another, and ``<|image_pad|>`` would claim a media slot."""
+    return pattern.sub(lambda match: match.group(0)[0] + WORD_JOINER + match.group(0)[1:], text)

@@ -71,7 +71,7 @@ def app(tiny_checkpoint, tmp_path_factory):
     config = parse_config(["--model", str(tiny_checkpoint), "--device", "cpu", "--port", str(port)], environ={})
     demo, engine = app_module.create_app(config)
     assert engine.wait_until_loaded(timeout=300).state == "ready"
-    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config))
+    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config, demo))
     try:
         yield {"url": f"http://127.0.0.1:{port}/", "engine": engine, "demo": demo}
     finally:
@@ -90,6 +90,17 @@ def engine(tiny_checkpoint):
 
 
 # ---- media files ---------------------------------------------------------------------------------
+@pytest.fixture
+def png_decodes(monkeypatch):
+    """One entry each time Pillow decodes a PNG picture (an APNG frame included)."""
+    from PIL import PngImagePlugin
+
+    decodes = []
+    real = PngImagePlugin.PngImageFile.load_prepare
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load_prepare", lambda self: decodes.append(1) or real(self))
+    return decodes
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")

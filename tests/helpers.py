@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +25,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def launched_app(checkpoint, *flags: str) -> Iterator[str]:
+    """The app as ``app.py`` builds it on ``checkpoint`` (CPU, a free port, ``flags``), its model loaded; yields
+    its URL and closes it after."""
+    import app as app_module
+    from minicpm_demo.config import parse_config
+
+    port = free_port()
+    config = parse_config(["--model", str(checkpoint), "--device", "cpu", "--port", str(port), *flags], environ={})
+    demo, engine = app_module.create_app(config)
+    assert engine.wait_until_loaded(timeout=300).state == "ready"
+    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config, demo))
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def start_app_without_weights(tmp_path):

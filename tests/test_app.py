@@ -109,7 +109,7 @@ def test_cancel_mid_stream_stops_generation_and_the_next_request_works(client, r
     job = client.submit("Go on.", [handle_file(str(red_image))], "image", None, {**GREEDY, "max_new_tokens": 4000},
                         api_name="/chat")
     deadline = time.monotonic() + 60
-    while len(job.outputs()) < 2 and time.monotonic() < deadline:
+    while sum(1 for update in job.outputs() if update["answer"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert generate_threads_alive()
     job.cancel()
@@ -119,6 +119,113 @@ def test_cancel_mid_stream_stops_generation_and_the_next_request_works(client, r
     assert not generate_threads_alive(), "Stop must end generate itself, not only the stream"
     _, last = chat(client, "Again.", [red_image], settings={"max_new_tokens": 3})
     assert last["done"] and last["stats"]["generated_tokens"] == 3
+
+
+def request_threads_alive() -> list[str]:
+    """The threads a request works on (reading media, the processor, generate, the reply's own)."""
+    names = ("generate", "prepare-inputs", "reply", "video-decode")
+    return [t.name for t in threading.enumerate() if t.is_alive() and t.name.startswith(names)]
+
+
+def ended_within(seconds: float) -> float | None:
+    started = time.monotonic()
+    while request_threads_alive() and time.monotonic() - started < seconds:
+        time.sleep(0.02)
+    return None if request_threads_alive() else time.monotonic() - started
+
+
+def test_cancel_during_the_prompts_first_pass_frees_the_worker_within_a_second(app, client, red_image):
+    """Before the first token there is nothing to stream, yet a cancelled request must end at once."""
+    model = app["engine"].ready_model().model
+    entered = threading.Event()
+
+    def slow_layer(*args):  # a slow machine: each layer of the prompt's pass takes half a second
+        entered.set()
+        time.sleep(0.5)
+
+    hooks = [layer.register_forward_pre_hook(slow_layer)
+             for layers in (model.model.vision_tower.encoder.layers, model.model.language_model.layers)
+             for layer in layers]
+    try:
+        job = client.submit("Describe it.", [handle_file(str(red_image))], "image", None,
+                            {**GREEDY, "max_new_tokens": 50}, api_name="/chat")
+        assert entered.wait(60), "the prompt's pass did not start"
+        assert not any(update["answer"] for update in job.outputs())
+        job.cancel()
+        took = ended_within(10)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert took is not None and took < 1.5, f"still working: {request_threads_alive()} ({took})"
+    _, last = chat(client, "Again.", [red_image], settings={"max_new_tokens": 3})
+    assert last["done"] and last["stats"]["generated_tokens"] == 3
+
+
+def test_a_client_that_goes_away_during_the_prompts_first_pass_frees_the_worker(app, client):
+    """A killed script or a closed tab, mid-prefill: its stream of events closes, and the work must end too."""
+    import json
+    import uuid
+
+    import httpx
+
+    model = app["engine"].ready_model().model
+    entered = threading.Event()
+
+    def slow_layer(*args):
+        entered.set()
+        time.sleep(0.5)
+
+    hooks = [layer.register_forward_pre_hook(slow_layer) for layer in model.model.language_model.layers]
+    config = httpx.get(app["url"] + "config").json()
+    fn_index = next(i for i, dependency in enumerate(config["dependencies"]) if dependency.get("api_name") == "chat")
+    session = uuid.uuid4().hex
+    try:
+        joined = httpx.post(app["url"] + "gradio_api/queue/join", json={
+            "data": ["Tell me a story.", [], "image", None, {**GREEDY, "max_new_tokens": 50}],
+            "fn_index": fn_index, "session_hash": session})
+        joined.raise_for_status()
+        with httpx.stream("GET", app["url"] + "gradio_api/queue/data", params={"session_hash": session},
+                          timeout=60) as events:
+            for line in events.iter_lines():
+                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_generating" \
+                        and entered.is_set():
+                    break  # and the connection closes, mid-prefill
+        took = ended_within(10)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert took is not None and took < 1.5, f"still working: {request_threads_alive()} ({took})"
+
+
+def test_cancel_while_a_video_is_read_frees_the_worker_within_a_second(client, short_video, monkeypatch):
+    from minicpm_demo.media import video
+
+    real_upright, decoded = video._upright, threading.Event()
+
+    def slow_frame(frame, size):  # a slow machine: each sampled frame takes a fifth of a second
+        decoded.set()
+        time.sleep(0.2)
+        return real_upright(frame, size)
+
+    monkeypatch.setattr(video, "_upright", slow_frame)
+    job = client.submit("What happens?", [handle_file(str(short_video))], "video", None,
+                        {**GREEDY, "max_new_tokens": 5, "stack_frames": 8}, api_name="/chat")
+    assert decoded.wait(60), "the video was not read"
+    job.cancel()
+    took = ended_within(10)
+    monkeypatch.setattr(video, "_upright", real_upright)
+    assert took is not None and took < 1.5, f"still working: {request_threads_alive()} ({took})"
+    _, last = chat(client, "Again.", [short_video], "video", settings={"max_new_tokens": 3})
+    assert last["done"] and last["stats"]["generated_tokens"] == 3
+
+
+def test_updates_say_what_the_request_is_doing(client, red_image):
+    updates, last = chat(client, "Describe it.", [red_image], settings={"max_new_tokens": 8})
+    statuses = [update["status"] for update in updates]
+    assert statuses[-1] == "done" and last["done"] and "done" not in statuses[:-1]
+    assert all(update["status"] == "generating" for update in updates[:-1] if update["answer"])
+    assert all(update["status"] == "preparing" for update in updates if not update["answer"]
+               and not update["done"])
 
 
 @pytest.mark.parametrize("settings,message", [
@@ -208,6 +315,8 @@ def test_undo_regenerate_clear(image_tab, red_image):
 
 
 def test_stop_button_keeps_the_partial_reply_marked_as_stopped(image_tab, red_image):
+    import gradio as gr
+
     from minicpm_demo.session import ChatSession
     from minicpm_demo.ui.render import STOPPED_MARK
 
@@ -215,7 +324,8 @@ def test_stop_button_keeps_the_partial_reply_marked_as_stopped(image_tab, red_im
     values = tuple(4000 if v == 6 else v for v in values)  # max_new_tokens
     session, _, _ = tab.add_user_turn({"text": "Talk.", "files": [str(red_image)]}, ChatSession())
     stream = tab.respond(session, False, *values)
-    for index, (session, shown, _) in enumerate(stream):
+    # the updates that show something (the others leave the page as it is while nothing is new)
+    for index, (session, shown, _) in enumerate(update for update in stream if update[1] != gr.skip()):
         if index == 2:
             tab.stop(session)
     turn = session.conversation.turns[-1]
@@ -236,7 +346,8 @@ def test_a_bad_upload_keeps_the_conversation(image_tab, red_image, tmp_path):
     empty.write_bytes(b"")
     session, _, _ = tab.add_user_turn({"text": "And this?", "files": [str(red_image), str(empty)]}, session)
     stream = tab.respond(session, False, *values)
-    session, shown, box = next(stream)
+    # the first update the page shows (the others, while the files are read, leave the page as it is)
+    session, shown, box = next(update for update in stream if update[1] != gr.skip())
     assert len(session.conversation.turns) == 1, "the failed question is rolled back"
     assert box.value["text"] == "And this?", "and put back in the input"
     assert [Path(f["path"]).name for f in box.value["files"]] == [red_image.name], "less the refused file"
@@ -260,7 +371,7 @@ def test_a_conversation_past_the_image_limit_is_told_to_start_anew_and_keeps_its
     session, _ = run_turn(tab, values, session, "Second?", [red_image])
     session, _, _ = tab.add_user_turn({"text": "Third?", "files": [str(red_image)]}, session)
     stream = tab.respond(session, False, *values)
-    session, _, box = next(stream)
+    session, _, box = next(update for update in stream if update[1] != gr.skip())
     assert len(session.conversation.turns) == 2, "the two answered turns are kept"
     assert box.value["text"] == "Third?" and len(box.value["files"]) == 1, "the question and its image go back"
     with pytest.raises(gr.Error, match=r"This conversation has 3 images; this demo takes up to 2 .*Clear"):
@@ -327,19 +438,9 @@ def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
     import urllib.error
     import urllib.request
 
-    from helpers import free_port
+    from helpers import launched_app
 
-    import app as app_module
-    from minicpm_demo.config import parse_config
-
-    port = free_port()
-    config = parse_config(["--model", str(tiny_checkpoint), "--device", "cpu", "--port", str(port),
-                           "--auth", "alice:s3cret"], environ={})
-    demo, engine = app_module.create_app(config)
-    assert engine.wait_until_loaded(timeout=300).state == "ready"
-    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config))
-    url = f"http://127.0.0.1:{port}/"
-    try:
+    with launched_app(tiny_checkpoint, "--auth", "alice:s3cret") as url:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)
         assert refused.value.code == 401
@@ -350,5 +451,4 @@ def test_auth_gates_the_page_and_the_api(tiny_checkpoint, red_image):
         client = Client(url, auth=("alice", "s3cret"), analytics_enabled=False, verbose=False)
         _, last = chat(client, "Hello?", [red_image], settings={"max_new_tokens": 2})
         assert last["done"]
-    finally:
-        demo.close()
+

@@ -49,3 +49,21 @@ def test_startup_bench_times_page_and_model(tiny_checkpoint, tmp_path):
     assert "| `import gradio` alone |" in out and "| `import gradio` as the app does it |" in out, out
     plain = next(line for line in out.splitlines() if line.startswith("| a one-textbox Gradio app"))
     assert float(plain.split("|")[2]) > 0 and float(plain.split("|")[5]) >= 0, plain
+
+
+def test_abuse_bench_replays_every_case_and_prints_its_table(tiny_checkpoint, tmp_path):
+    out = run_bench("bench/abuse.py", "--quick", "--model", str(tiny_checkpoint), "--cache-dir", str(tmp_path),
+                    timeout=300)
+    header, _, *rows = [line for line in out.splitlines() if line.startswith("|")]
+    assert header.startswith("| case | what the client got |"), out
+    cells = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+    assert all(len(row) == 7 and all(row) for row in cells), out
+    cases = [row[0].replace("\\|", "|") for row in cells]
+    expected = ["idle server", "`text` of 5 MB", "`text` of 1 MB", "refused 1 MB questions", "history of 5,000 turns",
+                "`text` = 123", "`history` = 5", '"Infinity"', '"1e999"', "10**400", "`files` = 5", "`files` = [[1]]",
+                '`files` = [{"x": 1}]', "NUL byte", "a file by URL", "/etc/passwd", "<|im_end|>", "<|image_pad|>",
+                "cancel during the prompt's pass", "client killed during the prompt's pass",
+                "cancel while reading an animated PNG", "one session sends", "one visitor sends", "the queue full",
+                "the same 0.5 MB image ×", "the same 0.5 MB image in each of", "megapixels", "6000² canvas",
+                "4000² canvas", '"holiday.png"', "says it is 1,200 MB", "wrong passwords"]
+    assert len(cases) == len(expected) and all(part in case for part, case in zip(expected, cases)), cases

@@ -196,3 +196,35 @@ def test_the_chat_buttons_take_one_line_on_a_desktop_and_two_on_a_phone(browser,
             for name in ("send", "stop", "regenerate", "undo", "clear")}
     assert len(tops) == lines, tops
     page.close()
+
+
+def test_stop_and_the_status_line_get_through_a_full_queue(browser, tiny_checkpoint, red_image):
+    """Other visitors' requests fill the queue: the visitor whose reply is streaming can still stop it."""
+    import httpx
+    from gradio_client import Client, handle_file
+    from helpers import launched_app
+
+    with launched_app(tiny_checkpoint, "--queue-size", "1") as url:
+        page = browser.new_page(viewport=DESKTOP, locale="en-US")
+        waiting = None
+        try:
+            page.goto(url)
+            expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+            page.locator("#input_image textarea").fill("Tell me a long story.")
+            page.locator("#send_image").click()
+            expect(page.locator("#chatbot_image .bot").last).not_to_have_text("…", timeout=60_000)  # streaming
+            other = Client(url, analytics_enabled=False, verbose=False)
+            waiting = other.submit("Talk.", [handle_file(str(red_image))], "image", None,
+                                   {"do_sample": False, "max_new_tokens": 4000}, api_name="/chat")
+            chat_fn = next(index for index, dependency in enumerate(httpx.get(url + "config").json()["dependencies"])
+                           if dependency.get("api_name") == "chat")
+            assert wait_for(lambda: httpx.post(url + "gradio_api/queue/join", json={
+                "data": ["Hi", [], "image", None, None], "fn_index": chat_fn, "session_hash": "third",
+                "event_data": None}).status_code == 503, timeout=30), "the queue did not fill"
+            page.locator("#stop_image").click()
+            expect(page.locator("#chatbot_image .bot").last).to_contain_text("stopped", timeout=10_000)
+            expect(page.locator("#model_status")).to_contain_text("Ready")
+        finally:
+            page.close()
+            if waiting is not None:
+                waiting.cancel()

@@ -30,3 +30,19 @@ def test_undo_regenerate_clear_return_new_values():
 def test_cannot_ask_twice_without_a_reply():
     with pytest.raises(ValueError):
         Conversation().ask("Q1").ask("Q2")
+
+
+def test_files_kinds_can_be_told_after_the_conversation_s_size_is_known():
+    from minicpm_demo.chat import FILE, conversation_from_messages
+
+    messages = [{"role": "user", "content": [{"type": "file", "file": {"path": "/a.png"}}, "What is it?"]},
+                {"role": "assistant", "content": "A cat."},
+                {"role": "user", "content": [{"path": "/a.png"}, {"type": "video", "path": "/b.mp4"}, "And now?"]},
+                {"role": "assistant", "content": "A dog.", "metadata": 5}]
+    conversation = conversation_from_messages(messages)
+    assert [a.kind for a in conversation.attachments] == [FILE, FILE, "video"], "nothing opened yet"
+    assert conversation.text_chars == len("What is it?A cat.And now?A dog.")
+    asked = []
+    known = conversation.with_kinds(lambda path: asked.append(path) or "image")
+    assert [a.kind for a in known.attachments] == ["image", "image", "video"] and asked == ["/a.png"]
+    assert conversation_from_messages(messages, kind_of=lambda path: "image").attachments == known.attachments

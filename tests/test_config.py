@@ -98,3 +98,43 @@ def test_every_relative_link_in_the_docs_points_at_a_file_and_heading():
                 headings = re.findall(r"^#+ (.+)$", re.sub(r"^```.*?^```", "", linked.read_text(),
                                                             flags=re.MULTILINE | re.DOTALL), re.MULTILINE)
                 assert fragment in {_anchor(heading) for heading in headings}, f"{page.name}: {target}"
+
+
+def test_request_limits_and_the_http_bounds_come_from_their_flags(capsys):
+    defaults = parse_config([], environ={})
+    assert defaults.request_limits.max_turns == 50
+    # the prompt's bound follows the device unless set: a CPU's keeps Stop within a layer's time
+    assert defaults.request_limits.for_device("cpu").max_prompt_tokens == 16384
+    assert defaults.request_limits.for_device("cuda:0").max_prompt_tokens == 65536
+    assert (defaults.upload_mb_per_hour, defaults.login_failures, defaults.forwarded_for) == (1024, 5, "auto")
+    config = parse_config(["--max-text-chars", "100", "--max-prompt-tokens", "4096", "--forwarded-for", "last"],
+                          environ={"MAX_TURNS": "3", "MAX_HISTORY_CHARS": "1000", "UPLOAD_MB_PER_HOUR": "0"})
+    limits = config.request_limits
+    assert (limits.max_text_chars, limits.max_turns, limits.max_history_chars, limits.max_prompt_tokens) == (
+        100, 3, 1000, 4096)
+    assert config.upload_mb_per_hour == 0 and config.forwarded_for == "last"
+    assert limits.max_body_bytes == 12 * 1000 + 1024 * 1024
+    assert limits.for_device("cpu").max_prompt_tokens == 4096
+    with pytest.raises(SystemExit):
+        parse_config(["--max-turns", "0"], environ={})
+    assert "--max-turns (env MAX_TURNS) is 0: use 1 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_config([], environ={"LOGIN_FAILURES": "-1"})
+    assert "--login-failures (env LOGIN_FAILURES) is -1: use 0 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_config([], environ={"FORWARDED_FOR": "always"})
+
+
+def test_a_password_on_the_command_line_is_warned_of_once(caplog):
+    import logging
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    import app as app_module
+
+    with caplog.at_level(logging.INFO, logger="app"):
+        app_module.log_auth(["--auth", "alice:s3cret", "--port", "1"], ["alice"])
+        app_module.log_auth(["--auth-file", "users.txt"], ["alice"])
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "ps" in warnings[0] and "--auth-file" in warnings[0] and "AUTH" in warnings[0]
+    assert all("s3cret" not in record.getMessage() for record in caplog.records)

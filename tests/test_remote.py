@@ -50,7 +50,7 @@ def launch(args: list[str], tmp_path_factory):
     port = free_port()
     config = parse_config([*args, "--port", str(port)], environ={})
     demo, engine = app_module.create_app(config)
-    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config))
+    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config, demo))
     return demo, engine, f"http://127.0.0.1:{port}/"
 
 

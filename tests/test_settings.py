@@ -59,3 +59,49 @@ def test_unknown_modality():
 def test_settings_are_immutable():
     with pytest.raises(Exception):
         Settings().downsample_mode = "4x"
+
+
+@pytest.mark.parametrize("overrides,fragment", [
+    ({"max_new_tokens": "Infinity"}, "max_new_tokens must be a whole number, not 'Infinity'"),
+    ({"max_new_tokens": "1e999"}, "max_new_tokens must be a whole number, not '1e999'"),
+    ({"max_new_tokens": float("nan")}, "max_new_tokens must be a whole number, not nan"),
+    ({"max_new_tokens": 10**400}, "max_new_tokens must be between 1 and 8192, not 1000000"),
+    ({"temperature": float("inf")}, "temperature must be a finite number, not inf"),
+    ({"temperature": 10**400}, "temperature must be a finite number, not 1000000"),
+    ({"temperature": "NaN"}, "temperature must be a finite number, not 'NaN'"),
+    ({"temperature": 1e308}, "temperature must be between 0.01 and 2.0, not 1e+308"),
+    ({"top_p": -0.0}, "top_p must be between 0.01 and 1.0, not 0.0"),
+    ({"downsample_mode": 16}, "downsample_mode must be str, not 16"),
+    ({"max_slice_nums": [1]}, "max_slice_nums must be a whole number, not [1]"),
+])
+def test_numbers_json_cannot_hold_are_refused_by_name(overrides, fragment):
+    with pytest.raises(SettingsError) as caught:
+        Settings.for_modality("image", **overrides)
+    assert fragment in str(caught.value) and len(str(caught.value)) < 200
+
+
+def test_unknown_settings_are_named_briefly():
+    with pytest.raises(SettingsError) as caught:
+        Settings.for_modality("image", **{f"knob{number}": 1 for number in range(9)}, **{"x" * 5000: 1})
+    assert "and 5 more" in str(caught.value) and len(str(caught.value)) < 400
+
+
+def test_request_limits_say_the_limit_the_value_and_what_to_do():
+    from minicpm_demo.settings import LimitError, RequestLimits
+
+    limits = RequestLimits(max_text_chars=10, max_turns=2, max_history_chars=30, max_prompt_tokens=100)
+    limits.check("0123456789", earlier_turns=1, earlier_chars=20)
+    for call, fragment in [
+        (lambda: limits.check("x" * 11), "The question is 11 characters long; this demo takes up to 10 in one "
+                                         "question. Shorten it or send it in parts, or raise --max-text-chars."),
+        (lambda: limits.check("x", earlier_turns=2), "would have 3 questions; this demo takes up to 2 in one "
+                                                     "conversation"),
+        (lambda: limits.check("x" * 5, earlier_turns=1, earlier_chars=26), "would hold 31 characters of text; this "
+                                                                           "demo takes up to 30"),
+        (lambda: limits.check_prompt_tokens(101), "This request is 101 tokens long (text and media together); this "
+                                                  "demo takes up to 100 in one request."),
+    ]:
+        with pytest.raises(LimitError) as caught:
+            call()
+        assert fragment in str(caught.value)
+    limits.check_prompt_tokens(100)

@@ -4,13 +4,23 @@ message a user understands when it cannot be used, and a record of what each att
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from minicpm_demo.cancel import never
 from minicpm_demo.engine.base import MediaGiven
-from minicpm_demo.media import MediaLimits, SampledVideo, load_image, probe_video, sample_video
+from minicpm_demo.media import (
+    MediaLimits,
+    RequestBudget,
+    SampledVideo,
+    describe_duration,
+    load_image,
+    probe_video,
+    sample_video,
+)
+from minicpm_demo.text import MINICPM_CONTROL_TOKENS, neutralize_control_tokens
 
 
 def media_counts(messages: list[dict[str, Any]]) -> tuple[int, int]:
@@ -20,51 +30,103 @@ def media_counts(messages: list[dict[str, Any]]) -> tuple[int, int]:
     return kinds.count("image"), kinds.count("video")
 
 
-def map_media(messages: list[dict[str, Any]],
-              convert: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def map_media(messages: list[dict[str, Any]], convert: Callable[[dict[str, Any]], list[dict[str, Any]]],
+              control_tokens: re.Pattern = MINICPM_CONTROL_TOKENS) -> list[dict[str, Any]]:
     """``messages`` with each media item (``{"type": "image"|"video", "path": …}``) replaced by the items
-    ``convert(item)`` returns; text items and plain-string contents pass unchanged, in order."""
+    ``convert(item)`` returns, in order, and every text (the user's, and earlier replies sent back as history)
+    unable to spell a ``control_tokens`` match: a typed token stays text for the tokenizer."""
     resolved = []
     for message in messages:
         content = message["content"]
         if isinstance(content, str):
-            resolved.append(message)
+            resolved.append({**message, "content": neutralize_control_tokens(content, control_tokens)})
             continue
         items: list[dict[str, Any]] = []
         for item in content:
-            items.extend(convert(item) if "path" in item else [item])
+            if "path" in item:
+                items.extend(convert(item))
+            elif item.get("type") == "text":
+                items.append({**item, "text": neutralize_control_tokens(item["text"], control_tokens)})
+            else:
+                items.append(item)
         resolved.append({**message, "content": items})
     return resolved
 
 
+def _each_file_once(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """``messages`` with a file attached more than once to one message kept once (the model gains nothing from a
+    copy, and each copy costs the processor and the vision tower in full), and a note for each such file."""
+    kept, notes = [], []
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, str):
+            kept.append(message)
+            continue
+        items, times = [], {}
+        for item in content:
+            if "path" in item:
+                times[item["path"]] = times.get(item["path"], 0) + 1
+                if times[item["path"]] > 1:
+                    continue
+            items.append(item)
+        notes += [f"{os.path.basename(path)}: attached {count} times to one question, given once"
+                  for path, count in times.items() if count > 1]
+        kept.append({**message, "content": items})
+    return kept, notes
+
+
 @dataclass
 class Intake:
-    """Reads the files of one request and collects what was done to them."""
+    """Reads the files of one request and collects what was done to them.
 
+    A file is read once per request however many turns name it, and charged once to the request's budget of
+    decoded pixels and frames, which is checked before each file's pixels are decoded."""
+
+    messages: list[dict[str, Any]]  # the request's, each file once per message
     limits: MediaLimits
+    budget: RequestBudget
     cancelled: Callable[[], bool] = never
     notes: list[str] = field(default_factory=list)
     media: list[MediaGiven] = field(default_factory=list)
+    _read: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @classmethod
     def for_messages(cls, messages: list[dict[str, Any]], limits: MediaLimits,
                      cancelled: Callable[[], bool] = never) -> Intake:
         """Refuses more images than one request may hold; the request's videos share the frame memory."""
-        return cls(limits.for_request(*media_counts(messages)), cancelled)
+        messages, notes = _each_file_once(messages)
+        request = limits.for_request(*media_counts(messages))
+        return cls(messages, request, request.budget(), cancelled, notes)
+
+    def resolve(self, convert: Callable[[dict[str, Any]], list[dict[str, Any]]],
+                control_tokens: re.Pattern = MINICPM_CONTROL_TOKENS) -> list[dict[str, Any]]:
+        """The request's messages as ``map_media`` makes them with ``convert``."""
+        return map_media(self.messages, convert, control_tokens)
 
     def image(self, path: str):
-        loaded = load_image(path, self.limits)
-        self.notes.extend(loaded.notes)
-        self.media.append(MediaGiven("image", os.path.basename(path), size=loaded.image.size))
-        return loaded.image
+        if ("image", path) not in self._read:
+            loaded = load_image(path, self.limits, budget=self.budget)
+            self.notes.extend(loaded.notes)
+            self._read["image", path] = loaded.image
+        image = self._read["image", path]
+        self.media.append(MediaGiven("image", os.path.basename(path), size=image.size))
+        return image
 
     def video(self, path: str, indices_for: Callable[[object], Sequence[int]]) -> SampledVideo:
-        """The frames ``indices_for(metadata)`` picks (the video processor's own sampling rule)."""
-        sampled = sample_video(path, indices_for, self.limits, self.cancelled)
-        self.notes.extend(sampled.notes)
+        """The frames ``indices_for(metadata)`` picks (the video processor's own sampling rule; one rule for all
+        the videos of a request, as they share its settings)."""
+        name = os.path.basename(path)
+        if ("video", path) not in self._read:
+            sampled = sample_video(path, indices_for, self.limits, self.cancelled, budget=self.budget)
+            self.notes.extend(sampled.notes)
+            # how many frames the model saw, so the frame settings' effect is visible in the stats
+            self.notes.append(f"{name}: {len(set(sampled.metadata.frames_indices))} frames of "
+                              f"{describe_duration(sampled.metadata.duration)}")
+            self._read["video", path] = sampled
+        sampled = self._read["video", path]
         metadata = sampled.metadata
         height, width = sampled.frames.shape[1:3]
-        self.media.append(MediaGiven("video", os.path.basename(path), size=(width, height),
+        self.media.append(MediaGiven("video", name, size=(width, height),
                                      frames_s=tuple(index / metadata.fps for index in metadata.frames_indices)))
         return sampled
 

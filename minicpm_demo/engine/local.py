@@ -14,24 +14,28 @@ from minicpm_demo.cancel import Cancelled, never
 from minicpm_demo.engine import compiled, zero_gpu
 from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Prepared
 from minicpm_demo.engine.generate import generate_pieces
-from minicpm_demo.engine.intake import Intake, map_media
-from minicpm_demo.media import MediaLimits, describe_duration, load_readers
-from minicpm_demo.settings import Settings
+from minicpm_demo.engine.intake import Intake
+from minicpm_demo.media import MediaLimits, load_readers
+from minicpm_demo.settings import RequestLimits, Settings
+from minicpm_demo.text import MINICPM_CONTROL_TOKENS, control_token_pattern
 
 log = logging.getLogger(__name__)
 
 
 class LocalEngine:
-    def __init__(self, spec: loader.ModelSpec, limits: MediaLimits = MediaLimits()):
+    def __init__(self, spec: loader.ModelSpec, limits: MediaLimits = MediaLimits(),
+                 request_limits: RequestLimits = RequestLimits()):
         # Each ZeroGPU reply runs in a fresh GPU worker, where a step compiled at load does not exist.
         self.compile_ignored = bool(spec.compile_tokens) and zero_gpu.ON_ZERO_GPU
         self.spec = replace(spec, compile_tokens=0) if self.compile_ignored else spec
         self.limits = limits
+        self.request_limits = request_limits
         self._loaded: loader.LoadedModel | None = None
         self._error: str | None = None
         self._progress = "Waiting to load"
         self._load_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._control_token_pattern = None
 
     # ---- loading -------------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -59,6 +63,7 @@ class LocalEngine:
                 compiled.warm_up(loaded)
                 if loaded.compile_error:
                     log.warning("--compile: decoding stays eager: %s", loaded.compile_error)
+            self.request_limits = self.request_limits.for_device(loaded.device)
             self._loaded = loaded
         except loader.LoaderError as error:
             self._error = str(error)
@@ -126,14 +131,11 @@ class LocalEngine:
             sampled = intake.video(item["path"], partial(processor.video_processor.sample_frames,
                                                          max_num_frames=settings.max_num_frames,
                                                          stack_frames=settings.stack_frames))
-            # how many frames the model saw, so the frame settings' effect is visible in the stats
-            intake.notes.append(f"{intake.media[-1].name}: {len(set(sampled.metadata.frames_indices))} frames of "
-                                f"{describe_duration(sampled.metadata.duration)}")
             video_metadata.append(sampled.metadata)
             # A channels-first view: the processor takes it as it is, and would copy (N, H, W, 3) frames first.
             return [{"type": "video", "video": torch.from_numpy(sampled.frames).permute(0, 3, 1, 2)}]
 
-        resolved = map_media(messages, model_item)
+        resolved = intake.resolve(model_item, self._control_tokens(processor.tokenizer))
         if cancelled():  # pressed after the last frame was read: do not start the processor's step
             raise Cancelled
         processor_kwargs = settings.to_processor_kwargs()
@@ -147,6 +149,7 @@ class LocalEngine:
         inputs = processor.apply_chat_template(resolved,
                                                **template_kwargs | {"processor_kwargs": dict(processor_kwargs)})
         ids = inputs["input_ids"]
+        self.request_limits.check_prompt_tokens(int(ids.shape[1]))  # before the model reads a word of it
         config = loaded.model.config
         return Prepared(
             inputs=inputs,
@@ -156,6 +159,13 @@ class LocalEngine:
             media=tuple(intake.media),
             notes=tuple(intake.notes),
         )
+
+    def _control_tokens(self, tokenizer):
+        """Every added token of this checkpoint's tokenizer (a fine-tune may add its own)."""
+        if self._control_token_pattern is None:
+            tokens = [token.content for token in tokenizer.added_tokens_decoder.values()]
+            self._control_token_pattern = control_token_pattern(tokens) if tokens else MINICPM_CONTROL_TOKENS
+        return self._control_token_pattern
 
     def generate(self, prepared: Prepared, stop: threading.Event) -> Iterator[str | Generated]:
         generate_kwargs = prepared.calls["generate"]

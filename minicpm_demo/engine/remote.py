@@ -18,11 +18,11 @@ from typing import Any
 from minicpm_demo.cancel import never
 from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Prepared, ReasoningText
 from minicpm_demo.engine.data_urls import data_url, frame_url, image_url
-from minicpm_demo.engine.intake import Intake, map_media
+from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.pipeline import STOP_POLL_S
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
 from minicpm_demo.media import MediaLimits, detect_kind
-from minicpm_demo.settings import MODALITIES, Settings
+from minicpm_demo.settings import MODALITIES, RequestLimits, Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,14 @@ class RemoteSpec:
 
 
 class RemoteEngine:
-    def __init__(self, spec: RemoteSpec, limits: MediaLimits = MediaLimits()):
+    def __init__(self, spec: RemoteSpec, limits: MediaLimits = MediaLimits(),
+                 request_limits: RequestLimits = RequestLimits()):
         import httpx
         from openai import OpenAI  # the remote backend's own dependency; the local path never imports it
 
         self.spec = spec
         self.limits = limits
+        self.request_limits = request_limits  # the server counts the tokens; the text's bounds are checked in ui/
         self._client = OpenAI(base_url=spec.api_base.rstrip("/"), api_key=spec.api_key or "not-needed",
                               max_retries=0, timeout=httpx.Timeout(spec.timeout_s, connect=10.0))
         self._profile: ServerProfile | None = PROFILES.get(spec.server)
@@ -137,7 +139,7 @@ class RemoteEngine:
         Raises ``Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         profile = self.profile
         intake = Intake.for_messages(messages, self.limits, cancelled)
-        sent_messages = map_media(messages, partial(self._parts, settings, intake))
+        sent_messages = intake.resolve(partial(self._parts, settings, intake))
         body: dict[str, Any] = {"model": self._model, "messages": sent_messages, "stream": True,
                                 "max_tokens": settings.max_new_tokens,
                                 "temperature": settings.temperature if settings.do_sample else 0.0}

@@ -3,14 +3,18 @@
 Inputs, in order: ``text`` (str), ``files`` (list of files), ``modality`` ("image" | "multi-image" | "video"),
 ``history`` (earlier turns in the messages format, or None), ``settings`` (dict: any subset of the settings,
 the rest at the modality's defaults). Each streamed update is a dict ``{"answer", "reasoning", "done",
-"stats", "history"}``; the last has ``done: true``, the reply's ``stats`` and the whole conversation as
-``history`` (media as this server's paths) to pass back for a follow-up question.
+"status", "stats", "history"}``; ``status`` is "preparing" (media read, prompt built and read by the model)
+until the first text, then "generating", then "done". Updates come at least every half second, the same
+again while nothing is new, so cancelling the job (or closing the connection) stops the work at any point.
+The last has ``done: true``, the reply's ``stats`` and the whole conversation as ``history`` (media as this
+server's paths) to pass back for a follow-up question.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,11 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import Attachment, conversation_from_messages
-from minicpm_demo.media import detect_kind
+from minicpm_demo.media import MediaError, detect_kind
+from minicpm_demo.media.limits import check_file
 from minicpm_demo.session import UPDATE_INTERVAL_S, stream_reply
-from minicpm_demo.settings import MODALITIES, Settings
+from minicpm_demo.settings import Settings, shown
+from minicpm_demo.ui.chat_inputs import chat_files, check_types, file_paths
 from minicpm_demo.ui.errors import USER_ERRORS, RequestError, user_error
 from minicpm_demo.ui.pacing import QueuePacer
 
@@ -29,48 +35,99 @@ API_NAME = "chat"
 
 def _served_file(path: str, in_history: bool = True) -> str:
     """History and files may only name files this server received; anything else could read the server's disk."""
+    where = "the history" if in_history else "`files`"
+    if "\x00" in path:
+        raise RequestError(f"A file named in {where} has a NUL character in its name ({shown(path)}), which no file "
+                           "on this server has. Pass the history returned by the previous /chat call, and files "
+                           "through gradio_client's handle_file().")
     name = os.path.basename(path)
-    resolved = Path(path).resolve()
-    if not resolved.is_relative_to(Path(get_upload_folder()).resolve()):
+    try:
+        resolved = Path(path).resolve()
+        received = resolved.is_relative_to(Path(get_upload_folder()).resolve())
+        present = received and resolved.is_file()
+    except OSError:  # a name too long for the file system, say: no upload has it
+        received = present = False
+    if not received:
         if not in_history:  # Gradio refuses these before the handler runs; checked here all the same
-            raise RequestError(f"`files` names {name!r}, which was not uploaded to this server. Pass each file "
+            raise RequestError(f"`files` names {shown(name)}, which was not uploaded to this server. Pass each file "
                                "with gradio_client's handle_file(), which uploads it.")
-        raise RequestError(f"history refers to {name!r}, which this server did not receive. "
+        raise RequestError(f"history refers to {shown(name)}, which this server did not receive. "
                            "Pass the history returned by the previous /chat call, or send the file again in `files`.")
-    if not resolved.exists():
-        where = "the history" if in_history else "`files`"
-        raise RequestError(f"{name!r} from {where} is no longer on the server (uploads are kept for a day). "
+    if not present:
+        raise RequestError(f"{shown(name)} from {where} is no longer on the server (uploads are kept for a day). "
                            "Send the file again in `files`.")
     return str(resolved)
 
 
+def discard_upload(path: str) -> None:
+    """Delete a refused upload now, and its folder once empty, rather than when Gradio's daily sweep comes by."""
+    resolved = Path(path).resolve()
+    cache = Path(get_upload_folder()).resolve()
+    if resolved.parent == cache or not resolved.is_relative_to(cache):
+        return  # only a file in an upload's own folder, never anything else
+    with suppress(OSError):
+        resolved.unlink()
+    with suppress(OSError):
+        resolved.parent.rmdir()  # refused while another file is in it
+
+
+def _largest(kind: str, limits) -> tuple[int, str]:
+    return (limits.max_video_bytes, "--max-video-mb") if kind == "video" else (limits.max_image_bytes, "--max-image-mb")
+
+
+def discard_if_oversized(path: str, kind: str, limits) -> None:
+    """Delete an upload over its kind's limit at once: Gradio takes uploads up to the largest limit of any kind,
+    before anyone knows which tab a file is for."""
+    with suppress(OSError):
+        if os.path.getsize(path) > _largest(kind, limits)[0]:
+            discard_upload(path)
+
+
+def _check_sizes(paths: list[str], kind: str, limits) -> None:
+    """Refuse, and delete at once, a file over its kind's limit."""
+    largest, flag = _largest(kind, limits)
+    for path in paths:
+        try:
+            check_file(path, kind, largest, flag)
+        except MediaError as error:
+            discard_if_oversized(path, kind, limits)
+            error.path = path
+            raise
+
+
 def chat_request(engine, text: str | None, files: list[str | dict[str, Any]] | None, modality: str | None,
                  history: list[dict[str, Any]] | None, settings: dict[str, Any] | None):
-    if modality not in MODALITIES:
-        raise RequestError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}.")
-    if settings is not None and not isinstance(settings, dict):
-        raise RequestError("settings must be a dict of setting names to values (or null).")
+    """The conversation to answer and its settings, from ``/chat``'s inputs; every bound and check that needs no
+    file opened and no token counted comes first, in that order."""
+    check_types(text, files, modality, history, settings)
     chosen = Settings.for_modality(modality, **(settings or {}))
-    try:
-        conversation = conversation_from_messages(
-            history, kind_of=lambda path: detect_kind(_served_file(path)))
-    except ValueError as error:
-        if isinstance(error, RequestError):
-            raise
-        raise RequestError(f"history is not in the messages format: {error}.") from None
-    for turn in conversation.turns:
-        for attachment in turn.attachments:
-            _served_file(attachment.path)
-    files = [_served_file(f if isinstance(f, str) else f["path"], in_history=False) for f in files or []]
     text = (text or "").strip()
-    if not text and not files:
+    try:
+        conversation = conversation_from_messages(history)  # files' kinds later, once the sizes are known to fit
+    except ValueError as error:
+        raise RequestError(f"history is not in the messages format: {error}.") from None
+    engine.request_limits.check(text, len(conversation.turns), conversation.text_chars)
+    paths = [_served_file(path, in_history=False) for path in file_paths(files)]
+    if not text and not paths:
         raise RequestError("Send a question in `text`, files in `files`, or both.")
+    if modality == "image" and len(paths) > 1:
+        raise RequestError(f"modality 'image' takes one image, got {len(paths)}: use 'multi-image' for several.")
+    if modality == "video" and len(paths) > 1:
+        raise RequestError(f"modality 'video' takes one video per question, got {len(paths)}.")
     kind = "video" if modality == "video" else "image"
-    if modality == "image" and len(files) > 1:
-        raise RequestError(f"modality 'image' takes one image, got {len(files)}: use 'multi-image' for several.")
-    if modality == "video" and len(files) > 1:
-        raise RequestError(f"modality 'video' takes one video per question, got {len(files)}.")
-    return conversation.ask(text, tuple(Attachment(path, kind) for path in files)), chosen
+    _check_sizes(paths, kind, engine.limits)
+    earlier = {attachment.path for attachment in conversation.attachments}
+    # Each earlier file is looked up and opened below to tell its kind: no more of them than a conversation may
+    # hold, images and at most a video a question (the engine counts the images exactly).
+    files_count = len(earlier) + len(paths)
+    if files_count > engine.limits.max_images + engine.request_limits.max_turns:
+        raise RequestError(f"This conversation has {files_count} files; this demo takes up to "
+                           f"{engine.limits.max_images} images in one conversation, and a video a question. Start a "
+                           "new conversation (Clear) with fewer.")
+    for path in earlier:
+        _served_file(path)
+    conversation = conversation.with_kinds(detect_kind)
+    return conversation.ask(text, tuple(Attachment(path, kind) for path in paths)), chosen
 
 
 def history_for_client(conversation) -> list[dict[str, Any]]:
@@ -89,17 +146,14 @@ def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, setti
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
     stop = threading.Event()
     replies = pacer.paced(stream_reply(engine, conversation, chosen, stop, update_interval_s))
-    try:
+    # Gradio closes this generator when the client cancels or goes away, and stream_reply takes that as Stop.
+    with closing(replies):
         for answered in replies:
             turn = answered.turns[-1]
             done = turn.stats is not None
-            yield {"answer": turn.reply, "reasoning": turn.reasoning, "done": done, "stats": turn.stats,
-                   "history": history_for_client(answered) if done else None}
-    except GeneratorExit:  # Gradio closes this generator when the client cancels or goes away: that is a Stop
-        stop.set()
-        raise
-    finally:
-        replies.close()
+            status = "done" if done else "generating" if turn.reply or turn.reasoning else "preparing"
+            yield {"answer": turn.reply or "", "reasoning": turn.reasoning, "done": done, "status": status,
+                   "stats": turn.stats, "history": history_for_client(answered) if done else None}
 
 
 def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurrency_limit: int,
@@ -113,7 +167,7 @@ def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurr
     chat.__doc__ = __doc__
     with gr.Column(visible=False):
         text = gr.Textbox(label="text")
-        files = gr.File(label="files", file_count="multiple", type="filepath")
+        files = chat_files(label="files")
         modality = gr.Textbox(label="modality", value="image")
         history = gr.JSON(label="history")
         settings = gr.JSON(label="settings")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -14,6 +16,7 @@ from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
 from minicpm_demo.ui.errors import USER_ERRORS, user_error
+from minicpm_demo.ui.fairness import QueueShare
 from minicpm_demo.ui.i18n import t
 from minicpm_demo.ui.pacing import QueuePacer
 from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
@@ -21,6 +24,7 @@ from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
 log = logging.getLogger(__name__)
 
 MODEL_CONCURRENCY_ID = "model"
+Refusal = Callable[[gr.Request | None], str | None]  # why a request may not join the model's queue now, or None
 VIDEO_ONLY_FIELDS = ("max_num_frames", "stack_frames")
 
 
@@ -49,7 +53,8 @@ class ChatTab:
     """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
 
     def __init__(self, engine, spec: TabSpec, setting_names: list[str], pacer: QueuePacer,
-                 update_interval_s: float = UPDATE_INTERVAL_S):
+                 update_interval_s: float = UPDATE_INTERVAL_S, refusal: Refusal = lambda request: None):
+        self.refusal = refusal
         self.engine = engine
         self.spec = spec
         self.setting_names = setting_names
@@ -61,15 +66,19 @@ class ChatTab:
         chosen["enable_thinking"] = thinking
         return Settings.for_modality(self.spec.modality, **chosen)
 
-    def add_user_turn(self, message: dict | None, session: ChatSession):
+    def add_user_turn(self, message: dict | None, session: ChatSession, request: gr.Request | None = None):
         message = message or {}
         text = (message.get("text") or "").strip()
         files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
         if not text and not files:
             raise gr.Error("Type a question or attach a file first.", print_exception=False)
         _refuse_while_answering(session)
+        if (refused := self.refusal(request)) is not None:  # another tab of the same visitor may hold the queue
+            raise gr.Error(refused, print_exception=False)
         try:
             self.engine.ready_model()  # refuse now, while the question is still in the input box
+            conversation = session.conversation
+            self.engine.request_limits.check(text, len(conversation.turns), conversation.text_chars)
         except USER_ERRORS as error:
             raise user_error(error) from None
         if self.spec.modality == "multi-image" and len(files) == 1 and not session.conversation.turns:
@@ -86,10 +95,15 @@ class ChatTab:
             return
         try:
             settings = self.settings(thinking, values)
-            replies = stream_reply(self.engine, before, settings, session.stop_event, self.update_interval_s)
-            for conversation in self.pacer.paced(replies):
-                session.conversation = conversation
-                yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
+            replies = self.pacer.paced(stream_reply(self.engine, before, settings, session.stop_event,
+                                                    self.update_interval_s))
+            with closing(replies):  # a page that goes away closes this handler, and the reply with it
+                for conversation in replies:
+                    if conversation is session.conversation:  # nothing new yet: the page keeps what it shows
+                        yield session, gr.skip(), gr.skip()
+                        continue
+                    session.conversation = conversation
+                    yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
             yield session, to_chatbot(session.conversation), gr.skip()
         except Exception as error:
             if isinstance(error, USER_ERRORS):
@@ -102,6 +116,9 @@ class ChatTab:
             # the conversation stays as it was before it.
             session.conversation, question = before.undo()
             refused_file = error.path if isinstance(error, MediaError) else None
+            for attachment in question.attachments:  # an earlier turn's file was fine then: it stays
+                if attachment.path == refused_file:
+                    api.discard_if_oversized(refused_file, attachment.kind, self.engine.limits)
             box = gr.MultimodalTextbox(value=_as_input(question, refused_file), interactive=True)
             yield session, to_chatbot(session.conversation), box
             raise shown from None
@@ -149,11 +166,12 @@ def _setting_control(name: str, default: Any, elem_id: str, unsupported: dict[st
     return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)
 
 
-def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, update_interval_s: float):
+def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, update_interval_s: float,
+               refusal: Refusal):
     defaults = Settings.for_modality(spec.modality)
     names = [f.name for f in fields(Settings) if f.name != "enable_thinking"
              and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
-    tab = ChatTab(engine, spec, names, pacer, update_interval_s)
+    tab = ChatTab(engine, spec, names, pacer, update_interval_s, refusal)
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
@@ -184,7 +202,8 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
         trigger(tab.add_user_turn, [box, session], [session, chatbot, box], api_visibility="private").success(
             tab.respond, [session, thinking, *controls], [session, chatbot, box], api_visibility="private",
             **model_slot).then(tab.unlock, None, [box], api_visibility="private")
-    stop.click(tab.stop, [session], None, concurrency_limit=None, api_visibility="private")
+    # Not queued: a queue full of other visitors' requests must not keep anyone from stopping their own reply.
+    stop.click(tab.stop, [session], None, queue=False, api_visibility="private")
     regenerate.click(tab.prepare_regenerate, [session], [session, chatbot, box], api_visibility="private").success(
         tab.respond, [session, thinking, *controls], [session, chatbot, box], api_visibility="private",
         **model_slot).then(tab.unlock, None, [box], api_visibility="private")
@@ -203,10 +222,11 @@ def _status_markdown(engine) -> str:
 
 
 def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
-               update_interval_s: float = UPDATE_INTERVAL_S,
-               examples: dict[str, tuple[dict, ...]] | None = None) -> gr.Blocks:
-    """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting; a
-    streaming reply is sent at most every ``update_interval_s``."""
+               update_interval_s: float = UPDATE_INTERVAL_S, examples: dict[str, tuple[dict, ...]] | None = None,
+               queue_share: QueueShare | None = None) -> gr.Blocks:
+    """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting, each
+    session and visitor's share of them bounded by ``queue_share``; a streaming reply is sent at most every
+    ``update_interval_s``."""
     examples = examples or {}
     tabs = [
         TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
@@ -218,6 +238,12 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
     assert [tab.modality for tab in tabs] == list(MODALITIES)
     demo = gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600))
     pacer = QueuePacer(demo)
+
+    def refusal(request: gr.Request | None) -> str | None:
+        if queue_share is None or request is None or request.request is None:
+            return None
+        return queue_share.refusal(demo, MODEL_CONCURRENCY_ID, request.session_hash, request.request.scope)
+
     with demo:
         gr.Markdown(t("header"), elem_id="header")
         status = gr.Markdown(_status_markdown(engine), elem_id="model_status")
@@ -226,13 +252,13 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
         def refresh_status():
             return _status_markdown(engine), gr.Timer(active=engine.status().state == "loading")
 
-        timer.tick(refresh_status, None, [status, timer], api_visibility="private", concurrency_limit=None,
+        timer.tick(refresh_status, None, [status, timer], api_visibility="private", queue=False,
                    show_progress="hidden")
-        demo.load(refresh_status, None, [status, timer], api_visibility="private", concurrency_limit=None,
+        demo.load(refresh_status, None, [status, timer], api_visibility="private", queue=False,
                   show_progress="hidden")
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
-                _build_tab(engine, spec, generation_limit, pacer, update_interval_s)
+                _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal)
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
     demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)

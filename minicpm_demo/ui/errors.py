@@ -6,14 +6,14 @@ import gradio as gr
 
 from minicpm_demo.engine import EngineNotReady, RemoteError, ResourceError
 from minicpm_demo.media import MediaError
-from minicpm_demo.settings import SettingsError
+from minicpm_demo.settings import LimitError, SettingsError
 
 
 class RequestError(ValueError):
     """A malformed API request; the message says what to send instead."""
 
 
-USER_ERRORS = (MediaError, SettingsError, ResourceError, EngineNotReady, RemoteError, RequestError)
+USER_ERRORS = (MediaError, SettingsError, LimitError, ResourceError, EngineNotReady, RemoteError, RequestError)
 
 
 def user_error(error: Exception) -> gr.Error:

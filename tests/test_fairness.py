@@ -1,0 +1,78 @@
+"""Fair queueing: one session, or one visitor, cannot fill the queue every visitor shares."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+from helpers import generate_threads_alive, launched_app, wait_for
+
+LONG = {"do_sample": False, "max_new_tokens": 4000}
+
+
+@pytest.fixture(scope="module")
+def shared_app(tiny_checkpoint):
+    """The app with room for 2 requests per session and 3 per visitor (every client here is 127.0.0.1)."""
+    with launched_app(tiny_checkpoint, "--queue-per-session", "2", "--queue-per-visitor", "3") as url:
+        yield url
+
+
+def submit(client, image):
+    return client.submit("Talk.", [handle_file(str(image))], "image", None, LONG, api_name="/chat")
+
+
+def cancel_all(jobs) -> None:
+    for job in jobs:
+        job.cancel()
+    assert wait_for(lambda: not generate_threads_alive(), timeout=30)
+    time.sleep(0.5)  # the queue forgets the cancelled requests
+
+
+def refused(job) -> str:
+    with pytest.raises(Exception) as caught:
+        job.result(timeout=30)
+    return str(caught.value)
+
+
+def test_one_session_may_have_only_its_share_of_the_queue(shared_app, red_image):
+    client = Client(shared_app, analytics_enabled=False, verbose=False)
+    jobs = [submit(client, red_image) for _ in range(2)]
+    try:
+        assert wait_for(generate_threads_alive, timeout=60)
+        message = refused(submit(client, red_image))
+        assert "This session already has 2 requests waiting for the model" in message
+        assert "up to 2 at once from one session" in message
+    finally:
+        cancel_all(jobs)
+    job = client.submit("Hi", [handle_file(str(red_image))], "image", None, {"do_sample": False, "max_new_tokens": 3},
+                        api_name="/chat")
+    assert job.result(timeout=120)["done"], "once its requests ended, the session may send again"
+
+
+def test_one_visitor_may_have_only_its_share_whatever_its_sessions(shared_app, red_image):
+    clients = [Client(shared_app, analytics_enabled=False, verbose=False) for _ in range(3)]
+    jobs = [submit(clients[0], red_image), submit(clients[0], red_image), submit(clients[1], red_image)]
+    try:
+        assert wait_for(generate_threads_alive, timeout=60)
+        assert wait_for(lambda: jobs[2].status().code.name in ("QUEUE", "IN_QUEUE", "PROCESSING", "ITERATING"),
+                        timeout=30)
+        message = refused(submit(clients[2], red_image))
+        assert "You already have 3 requests waiting for the model" in message, message
+    finally:
+        cancel_all(jobs)
+
+
+def test_the_page_refuses_a_question_the_visitors_share_has_no_room_for(app):
+    import gradio as gr
+
+    from minicpm_demo.session import ChatSession
+    from minicpm_demo.ui.blocks import ChatTab, TabSpec
+    from minicpm_demo.ui.pacing import QueuePacer
+
+    tab = ChatTab(app["engine"], TabSpec("image", "tab_image", "input_image", ("image",), "single"), [],
+                  QueuePacer(app["demo"]), refusal=lambda request: "You already have 8 requests waiting")
+    session = ChatSession()
+    with pytest.raises(gr.Error, match="You already have 8 requests waiting"):
+        tab.add_user_turn({"text": "Hello?", "files": []}, session)
+    assert session.conversation.turns == (), "the question stays in the input box, the conversation unchanged"
