@@ -28,9 +28,10 @@ T = TypeVar("T")
 
 class ChatSession:
     # A plain class, not a dataclass: Gradio serialises dataclass state values, and an Event cannot be.
-    def __init__(self, conversation: Conversation | None = None):
+    def __init__(self, conversation: Conversation | None = None, language: str = "en"):
         self.conversation = conversation or Conversation()
         self.stop_event = threading.Event()
+        self.language = language  # of the browser that asked last: for what the server says to it
 
     def new_request(self) -> threading.Event:
         """A fresh Stop switch for the next reply (a Stop pressed while it waits in the queue still counts)."""
@@ -41,7 +42,7 @@ class ChatSession:
         self.stop_event.set()
 
     def __deepcopy__(self, memo):  # Gradio deep-copies state defaults; a session is never shared
-        return ChatSession(conversation=self.conversation)
+        return ChatSession(conversation=self.conversation, language=self.language)
 
 
 def stream_reply(engine: Engine, conversation: Conversation, settings: Settings, stop_event: threading.Event,
