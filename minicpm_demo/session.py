@@ -41,6 +41,17 @@ class ChatSession:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def replace_conversation(self, conversation: Conversation) -> None:
+        """Another conversation in this tab (Clear, a chat opened or deleted): a reply still running for the old
+        one is stopped, and its request, whose Stop switch is not this session's any more, shows nothing more."""
+        self.stop_event.set()
+        self.stop_event = threading.Event()
+        self.conversation = conversation
+
+    def superseded(self, stop_event: threading.Event) -> bool:
+        """Whether the request that was given ``stop_event`` is not this session's current one."""
+        return stop_event is not self.stop_event
+
     def __deepcopy__(self, memo):  # Gradio deep-copies state defaults; a session is never shared
         return ChatSession(conversation=self.conversation, language=self.language)
 

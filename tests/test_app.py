@@ -359,6 +359,23 @@ def test_stop_button_keeps_the_partial_reply_marked_as_stopped(image_tab, red_im
     assert not generate_threads_alive()
 
 
+def test_clear_while_a_reply_streams_keeps_the_chat_cleared(image_tab, red_image):
+    import gradio as gr
+
+    from minicpm_demo.session import ChatSession
+
+    tab, values = image_tab
+    values = tuple(4000 if v == 6 else v for v in values)  # max_new_tokens
+    session, *_ = tab.add_user_turn({"text": "Talk.", "files": [str(red_image)]}, ChatSession())
+    stream = tab.respond(session, False, *values)
+    next(update for update in stream if update[1] != gr.skip() and update[0].conversation.turns[-1].reply)
+    cleared, chat, *_ = tab.clear(session)
+    later = list(stream)
+    assert chat == [] and cleared.conversation.turns == (), "cleared"
+    assert all(update[1] == gr.skip() for update in later), "the stopped reply does not come back on the page"
+    assert session.conversation.turns == () and not generate_threads_alive()
+
+
 def test_a_bad_upload_keeps_the_conversation(image_tab, red_image, tmp_path):
     import gradio as gr
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from minicpm_demo.chat import Attachment
+from minicpm_demo.chat import Attachment, Conversation
 from minicpm_demo.media import MediaError
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
@@ -98,21 +98,27 @@ class ChatTab:
         if not before.pending:  # the question was not sent (see add_user_turn): the page stays as it is
             yield session, gr.skip(), gr.skip()
             return
+        stop_event = session.stop_event
         try:
             settings = self.settings(thinking, values)
-            replies = self.pacer.paced(stream_reply(self.engine, before, settings, session.stop_event,
+            replies = self.pacer.paced(stream_reply(self.engine, before, settings, stop_event,
                                                     self.update_interval_s))
             shown = None
             with closing(replies):  # a page that goes away closes this handler, and the reply with it
                 for conversation in replies:
+                    if session.superseded(stop_event):  # cleared, or another chat opened: not this reply's page
+                        return
                     if conversation is shown:  # nothing new yet: the page keeps what it shows
                         yield session, gr.skip(), gr.skip()
                         continue
                     session.conversation = shown = conversation
                     streaming = conversation.turns[-1].stats is None
                     yield session, to_chatbot(conversation, streaming, session.language), gr.skip()
-            yield session, to_chatbot(session.conversation, lang=session.language), gr.skip()
+            if not session.superseded(stop_event):
+                yield session, to_chatbot(session.conversation, lang=session.language), gr.skip()
         except Exception as error:
+            if session.superseded(stop_event):
+                return
             if isinstance(error, USER_ERRORS):
                 message = str(error)
             else:
@@ -174,8 +180,8 @@ class ChatTab:
 
     @staticmethod
     def clear(session: ChatSession):
-        session.stop()
-        return ChatSession(language=session.language), [], gr.MultimodalTextbox(value=None), *idle_buttons()
+        session.replace_conversation(Conversation())
+        return session, [], gr.MultimodalTextbox(value=None), *idle_buttons()
 
 
 def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, update_interval_s: float,

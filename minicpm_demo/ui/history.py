@@ -53,13 +53,12 @@ def _opened(session: ChatSession, store: dict[str, Any], chat_id: str | None):
     """``session`` on the stored chat ``chat_id`` (a new one for None); what the tab shows of it."""
     record = next((chat["record"] for chat in store["chats"] if chat["id"] == chat_id), None)
     try:
-        session.conversation = from_record(record, _served) if record else Conversation()
+        session.replace_conversation(from_record(record, _served) if record else Conversation())
     except RecordError:  # a stored chat this version cannot read: dropped, not shown broken
         store = {"current": None, "chats": [chat for chat in store["chats"] if chat["id"] != chat_id]}
-        session.conversation = Conversation()
+        session.replace_conversation(Conversation())
     else:
         store = {"current": chat_id if record else None, "chats": store["chats"]}
-    session.stop()
     return session, to_chatbot(session.conversation, lang=session.language), store, _menu(store)
 
 
@@ -98,9 +97,9 @@ def start_anew(store: Any):
 
 def delete_chat(session: ChatSession, store: Any):
     store = _checked(store)
-    session.stop()
+    session.replace_conversation(Conversation())
     store = {"current": None, "chats": [chat for chat in store["chats"] if chat["id"] != store["current"]]}
-    return ChatSession(language=session.language), [], store, _menu(store)
+    return session, [], store, _menu(store)
 
 
 def import_chat(file: Any, session: ChatSession, store: Any):
@@ -114,8 +113,7 @@ def import_chat(file: Any, session: ChatSession, store: Any):
     except (RecordError, OSError, ValueError, zipfile.BadZipFile) as error:
         notice(str(error) if isinstance(error, RecordError) else say("import_failed", session.language))
         return session, gr.skip(), store, _menu(store)
-    session.stop()
-    session = ChatSession(conversation, language=session.language)
+    session.replace_conversation(conversation)
     store = {"current": None, "chats": store["chats"]}
     store, menu = save(session, store)
     return session, to_chatbot(session.conversation, lang=session.language), store, menu
