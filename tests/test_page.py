@@ -11,7 +11,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-LONG = "Tell me a very long story about colours."
+LONG = "Talk."  # with the red picture, greedy and 4000 tokens: the tiny model talks until it is stopped
 
 
 def open_page(browser, url, viewport=LAPTOP, locale="en-US"):
