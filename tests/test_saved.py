@@ -55,3 +55,22 @@ def test_a_tampered_record_cannot_name_a_server_file_or_smuggle_values():
     (turn,) = from_record(record, served_only(set())).turns
     assert turn.attachments == (Attachment("passwd", GONE),), "only files the server received are used"
     assert turn.stats is None and turn.stopped is False
+
+
+def test_a_page_load_that_comes_late_keeps_the_chat_begun_meanwhile():
+    import gradio as gr
+
+    from minicpm_demo.session import ChatSession
+    from minicpm_demo.ui.history import restore, save
+
+    earlier = ChatSession(Conversation().ask("An old chat?").answer("Yes."))
+    store, _ = save(earlier, None)
+    begun = ChatSession(Conversation().ask("Talk."))  # sent before the load event was answered: still pending
+    switch = begun.stop_event
+    session, shown, kept, _ = restore(begun, store)
+    assert session.conversation.turns[0].text == "Talk." and shown == gr.skip()
+    assert not begun.superseded(switch) and not switch.is_set(), "its reply runs on"
+    assert kept["current"] is None and len(kept["chats"]) == 1, "saved later as a chat of its own"
+    fresh, shown, _, _ = restore(ChatSession(), store)
+    assert [turn.text for turn in fresh.conversation.turns] == ["An old chat?"]
+    assert shown[0]["content"] == "An old chat?"

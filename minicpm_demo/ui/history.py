@@ -78,6 +78,9 @@ def restore(session: ChatSession, store: Any, request: gr.Request | None = None)
     """On page load: the chat that was open before the reload."""
     session.language = language(request)
     store = _checked(store)
+    if session.conversation.turns:  # a slow page load: a chat begun meanwhile is kept (as a new one) and runs on
+        store = {"current": None, "chats": store["chats"]}
+        return session, gr.skip(), store, _menu(store)
     return _opened(session, store, store["current"])
 
 
