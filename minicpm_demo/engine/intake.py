@@ -120,8 +120,7 @@ class Intake:
             sampled = sample_video(path, indices_for, self.limits, self.cancelled, budget=self.budget)
             self.notes.extend(sampled.notes)
             # how many frames the model saw, so the frame settings' effect is visible in the stats
-            frames = len(set(sampled.metadata.frames_indices))
-            self.notes.append(f"{name}: {frames} frame{'' if frames == 1 else 's'} of "
+            self.notes.append(f"{name}: {len(set(sampled.metadata.frames_indices))} frames of "
                               f"{describe_duration(sampled.metadata.duration)}")
             self._read["video", path] = sampled
         sampled = self._read["video", path]
