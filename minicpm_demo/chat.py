@@ -14,6 +14,7 @@ from typing import Any
 
 IMAGE, VIDEO = "image", "video"
 FILE = "file"  # the kind of an attachment not looked at yet (``Conversation.with_kinds`` finds it)
+GONE = "gone"  # a file of a chat read back (minicpm_demo/saved.py) whose file this server has swept: its name only
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ class Conversation:
         last = self.turns[-1]
         return Conversation(self.turns[:-1] + (replace(last, reply=None, reasoning="", stopped=False, stats=None),))
 
+    def edited(self, index: int, text: str) -> Conversation:
+        """The conversation up to turn ``index``, whose question becomes ``text`` (its files kept), ready to be
+        answered: the turns after it are dropped, as their questions followed the old one."""
+        return Conversation(self.turns[:index] + (Turn(text=text, attachments=self.turns[index].attachments),))
+
     @property
     def text_chars(self) -> int:
         """Characters of text this conversation sends the model: every question and every reply."""
@@ -67,7 +73,8 @@ class Conversation:
 
     @property
     def attachments(self) -> tuple[Attachment, ...]:
-        return tuple(attachment for turn in self.turns for attachment in turn.attachments)
+        """Every file of the conversation the model is given (a gone one is not)."""
+        return tuple(attachment for turn in self.turns for attachment in turn.attachments if attachment.kind != GONE)
 
     def with_kinds(self, kind_of: Callable[[str], str]) -> Conversation:
         """The same conversation with each ``FILE`` attachment given its kind, ``kind_of(path)``, asked once a path."""
@@ -90,7 +97,8 @@ class Conversation:
     def to_messages(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         for turn in self.turns:
-            content: list[dict[str, Any]] = [{"type": a.kind, "path": a.path} for a in turn.attachments]
+            content: list[dict[str, Any]] = [{"type": a.kind, "path": a.path} for a in turn.attachments
+                                             if a.kind != GONE]
             if turn.text:
                 content.append({"type": "text", "text": turn.text})
             messages.append({"role": "user", "content": content})

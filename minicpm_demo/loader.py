@@ -191,6 +191,9 @@ def _missing_kernels(device: str) -> list[str]:
     return [package for package, installed in installed_linear_attention_kernels().items() if not installed]
 
 
+LOAD_STEPS = 3  # the calls to ``progress`` in a load: configuration (and download), processor, weights
+
+
 def _load_uncached(spec: ModelSpec, device: str, progress: Callable[[str], None]) -> LoadedModel:
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 

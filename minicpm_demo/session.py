@@ -28,9 +28,10 @@ T = TypeVar("T")
 
 class ChatSession:
     # A plain class, not a dataclass: Gradio serialises dataclass state values, and an Event cannot be.
-    def __init__(self, conversation: Conversation | None = None):
+    def __init__(self, conversation: Conversation | None = None, language: str = "en"):
         self.conversation = conversation or Conversation()
         self.stop_event = threading.Event()
+        self.language = language  # of the browser that asked last: for what the server says to it
 
     def new_request(self) -> threading.Event:
         """A fresh Stop switch for the next reply (a Stop pressed while it waits in the queue still counts)."""
@@ -40,8 +41,19 @@ class ChatSession:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def replace_conversation(self, conversation: Conversation) -> None:
+        """Another conversation in this tab (Clear, a chat opened or deleted): a reply still running for the old
+        one is stopped, and its request, whose Stop switch is not this session's any more, shows nothing more."""
+        self.stop_event.set()
+        self.stop_event = threading.Event()
+        self.conversation = conversation
+
+    def superseded(self, stop_event: threading.Event) -> bool:
+        """Whether the request that was given ``stop_event`` is not this session's current one."""
+        return stop_event is not self.stop_event
+
     def __deepcopy__(self, memo):  # Gradio deep-copies state defaults; a session is never shared
-        return ChatSession(conversation=self.conversation)
+        return ChatSession(conversation=self.conversation, language=self.language)
 
 
 def stream_reply(engine: Engine, conversation: Conversation, settings: Settings, stop_event: threading.Event,

@@ -89,6 +89,20 @@ def engine(tiny_checkpoint):
     return engine
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never Playwright's own browser download)."""
+    from helpers import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 # ---- media files ---------------------------------------------------------------------------------
 @pytest.fixture
 def png_decodes(monkeypatch):

@@ -63,7 +63,8 @@ def test_abuse_bench_replays_every_case_and_prints_its_table(tiny_checkpoint, tm
                 "`text` = 123", "`history` = 5", '"Infinity"', '"1e999"', "10**400", "`files` = 5", "`files` = [[1]]",
                 '`files` = [{"x": 1}]', "NUL byte", "a file by URL", "/etc/passwd", "<|im_end|>", "<|image_pad|>",
                 "a question of 20,000 CJK characters", "cancel during the prompt's pass",
-                "client killed during the prompt's pass", "cancel while reading an animated PNG", "one session sends", "one visitor sends", "the queue full",
+                "client killed during the prompt's pass", "cancel while reading an animated PNG", "one session sends",
+                "one visitor sends", "the queue full",
                 "the same 0.5 MB image ×", "the same 0.5 MB image in each of", "megapixels", "6000² canvas",
                 "4000² canvas", '"holiday.png"', "says it is 1,200 MB", "wrong passwords"]
     assert len(cases) == len(expected) and all(part in case for part, case in zip(expected, cases)), cases

@@ -23,6 +23,7 @@ LAYERS = {
     "config": {"engine", "gptq", "loader", "media", "session", "settings", "cancel"},
     "session": {"chat", "engine", "settings", "text", "media", "cancel"},
     "chat": set(),
+    "saved": {"chat"},  # chats read back from the browser: the session/chat layer
     "engine": {"loader", "media", "settings", "text", "cancel"},
     "loader": {"gptq"},
     "gptq": set(),

@@ -120,7 +120,8 @@ class Intake:
             sampled = sample_video(path, indices_for, self.limits, self.cancelled, budget=self.budget)
             self.notes.extend(sampled.notes)
             # how many frames the model saw, so the frame settings' effect is visible in the stats
-            self.notes.append(f"{name}: {len(set(sampled.metadata.frames_indices))} frames of "
+            frames = len(set(sampled.metadata.frames_indices))
+            self.notes.append(f"{name}: {frames} frame{'' if frames == 1 else 's'} of "
                               f"{describe_duration(sampled.metadata.duration)}")
             self._read["video", path] = sampled
         sampled = self._read["video", path]

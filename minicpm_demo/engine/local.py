@@ -33,6 +33,7 @@ class LocalEngine:
         self._loaded: loader.LoadedModel | None = None
         self._error: str | None = None
         self._progress = "Waiting to load"
+        self._step = 0  # of LOAD_STEPS (and the compile step), shown as "step x of y"
         self._load_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._control_token_pattern = None
@@ -74,13 +75,19 @@ class LocalEngine:
 
     def _set_progress(self, message: str) -> None:
         self._progress = message
+        self._step += 1
         log.info("%s", message)
+
+    @property
+    def _load_steps(self) -> int:
+        return loader.LOAD_STEPS + bool(self.spec.compile_tokens)
 
     def status(self) -> EngineStatus:
         if self._error:
             return EngineStatus("error", self._error)
         if self._loaded is None:
-            return EngineStatus("loading", f"`{self.spec.model_id}` — {self._progress}")
+            return EngineStatus("loading", f"`{self.spec.model_id}` — {self._progress}", {
+                "model": self.spec.model_id, "step": self._step, "steps": self._load_steps, "doing": self._progress})
         loaded = self._loaded
         warnings = []
         if loaded.missing_kernels:

@@ -33,7 +33,7 @@ from minicpm_demo.ui.pacing import QueuePacer
 API_NAME = "chat"
 
 
-def _served_file(path: str, in_history: bool = True) -> str:
+def served_file(path: str, in_history: bool = True) -> str:
     """History and files may only name files this server received; anything else could read the server's disk."""
     where = "the history" if in_history else "`files`"
     if "\x00" in path:
@@ -107,7 +107,7 @@ def chat_request(engine, text: str | None, files: list[str | dict[str, Any]] | N
     except ValueError as error:
         raise RequestError(f"history is not in the messages format: {error}.") from None
     engine.request_limits.check(text, len(conversation.turns), conversation.text_chars)
-    paths = [_served_file(path, in_history=False) for path in file_paths(files)]
+    paths = [served_file(path, in_history=False) for path in file_paths(files)]
     if not text and not paths:
         raise RequestError("Send a question in `text`, files in `files`, or both.")
     if modality == "image" and len(paths) > 1:
@@ -125,7 +125,7 @@ def chat_request(engine, text: str | None, files: list[str | dict[str, Any]] | N
                            f"{engine.limits.max_images} images in one conversation, and a video a question. Start a "
                            "new conversation (Clear) with fewer.")
     for path in earlier:
-        _served_file(path)
+        served_file(path)
     conversation = conversation.with_kinds(detect_kind)
     return conversation.ask(text, tuple(Attachment(path, kind) for path in paths)), chosen
 

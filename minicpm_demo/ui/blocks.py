@@ -10,22 +10,29 @@ from typing import Any
 
 import gradio as gr
 
-from minicpm_demo.chat import Attachment, Turn
+from minicpm_demo.chat import Attachment, Conversation
 from minicpm_demo.media import MediaError
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
-from minicpm_demo.ui.errors import USER_ERRORS, user_error
+from minicpm_demo.ui.controls import setting_control
+from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.fairness import QueueShare
-from minicpm_demo.ui.i18n import t
+from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, busy, idle_buttons, notice
+from minicpm_demo.ui.history import chats_menu
+from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.pacing import QueuePacer
-from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
+from minicpm_demo.ui.render import LATEX_DELIMITERS, question_at, to_chatbot
+from minicpm_demo.ui.status import status_html
 
 log = logging.getLogger(__name__)
 
 MODEL_CONCURRENCY_ID = "model"
 Refusal = Callable[[gr.Request | None], str | None]  # why a request may not join the model's queue now, or None
 VIDEO_ONLY_FIELDS = ("max_num_frames", "stack_frames")
+# Each tab's input box, by elem_id, and the kind of file its picker offers (ui/style.py's PICKER_TYPES).
+PICKERS = {f"input_{modality.replace('-', '_')}": "video" if modality == "video" else "image"
+           for modality in MODALITIES}
 
 
 @dataclass(frozen=True)
@@ -36,17 +43,6 @@ class TabSpec:
     file_types: tuple[str, ...]
     file_count: str
     examples: tuple[dict[str, Any], ...] = ()
-
-
-def _as_input(turn: Turn, refused_file: str | None = None) -> dict:
-    """A turn's question as the input box's value, to edit and send again (without a file that was refused)."""
-    return {"text": turn.text,
-            "files": [attachment.path for attachment in turn.attachments if attachment.path != refused_file]}
-
-
-def _refuse_while_answering(session: ChatSession) -> None:
-    if session.conversation.pending:
-        raise gr.Error("Wait for the current reply to finish, or press Stop.", print_exception=False)
 
 
 class ChatTab:
@@ -67,51 +63,68 @@ class ChatTab:
         return Settings.for_modality(self.spec.modality, **chosen)
 
     def add_user_turn(self, message: dict | None, session: ChatSession, request: gr.Request | None = None):
+        """The question in the box as the conversation's next turn; when it cannot be sent, the user is told why
+        and the question stays in the box, editable (nothing is pending, so ``respond`` does nothing)."""
+        session.language = language(request)
         message = message or {}
         text = (message.get("text") or "").strip()
         files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
         if not text and not files:
-            raise gr.Error("Type a question or attach a file first.", print_exception=False)
-        _refuse_while_answering(session)
+            notice(say("empty", session.language))
+            return session, *UNCHANGED
+        if busy(session):
+            return session, *UNCHANGED
         if (refused := self.refusal(request)) is not None:  # another tab of the same visitor may hold the queue
-            raise gr.Error(refused, print_exception=False)
+            notice(refused)
+            return session, *UNCHANGED
         try:
             self.engine.ready_model()  # refuse now, while the question is still in the input box
             conversation = session.conversation
             self.engine.request_limits.check(text, len(conversation.turns), conversation.text_chars)
         except USER_ERRORS as error:
-            raise user_error(error) from None
+            notice(str(error))
+            return session, *UNCHANGED
         if self.spec.modality == "multi-image" and len(files) == 1 and not session.conversation.turns:
-            gr.Warning("Only one image attached: the Multi-image tab is for comparing 2 or more.")
+            gr.Warning(say("one_image", session.language))
         kind = "video" if self.spec.modality == "video" else "image"
         session.conversation = session.conversation.ask(text, tuple(Attachment(path, kind) for path in files))
         session.new_request()
-        return session, to_chatbot(session.conversation, streaming=True), gr.MultimodalTextbox(value=None,
-                                                                                                interactive=False)
+        # The box stays editable: the next question can be typed (not sent) while this one is answered.
+        shown = to_chatbot(session.conversation, lang=session.language)
+        return session, shown, gr.MultimodalTextbox(value=None), *answering_buttons()
 
     def respond(self, session: ChatSession, thinking: bool, *values):
         before = session.conversation
-        if not before.pending:
+        if not before.pending:  # the question was not sent (see add_user_turn): the page stays as it is
+            yield session, gr.skip(), gr.skip()
             return
+        stop_event = session.stop_event
         try:
             settings = self.settings(thinking, values)
-            replies = self.pacer.paced(stream_reply(self.engine, before, settings, session.stop_event,
+            replies = self.pacer.paced(stream_reply(self.engine, before, settings, stop_event,
                                                     self.update_interval_s))
+            shown = None
             with closing(replies):  # a page that goes away closes this handler, and the reply with it
                 for conversation in replies:
-                    if conversation is session.conversation:  # nothing new yet: the page keeps what it shows
+                    if session.superseded(stop_event):  # cleared, or another chat opened: not this reply's page
+                        return
+                    if conversation is shown:  # nothing new yet: the page keeps what it shows
                         yield session, gr.skip(), gr.skip()
                         continue
-                    session.conversation = conversation
-                    yield session, to_chatbot(conversation, streaming=conversation.turns[-1].stats is None), gr.skip()
-            yield session, to_chatbot(session.conversation), gr.skip()
+                    session.conversation = shown = conversation
+                    streaming = conversation.turns[-1].stats is None
+                    yield session, to_chatbot(conversation, streaming, session.language), gr.skip()
+            if not session.superseded(stop_event):
+                yield session, to_chatbot(session.conversation, lang=session.language), gr.skip()
         except Exception as error:
+            if session.superseded(stop_event):
+                return
             if isinstance(error, USER_ERRORS):
-                shown = user_error(error)
+                message = str(error)
             else:
                 log.exception("reply failed")
-                shown = gr.Error(f"Something went wrong while answering ({type(error).__name__}: {error}). "
-                                 "Your conversation is kept; try again.", print_exception=False)
+                message = (f"Something went wrong while answering ({type(error).__name__}: {error}). "
+                           "Your conversation is kept; try again.")
             # Roll the question back into the input box, less a file that was refused (the message names it);
             # the conversation stays as it was before it.
             session.conversation, question = before.undo()
@@ -119,55 +132,60 @@ class ChatTab:
             for attachment in question.attachments:  # an earlier turn's file was fine then: it stays
                 if attachment.path == refused_file:
                     api.discard_if_oversized(refused_file, attachment.kind, self.engine.limits)
-            box = gr.MultimodalTextbox(value=_as_input(question, refused_file), interactive=True)
-            yield session, to_chatbot(session.conversation), box
-            raise shown from None
+            box = gr.MultimodalTextbox(value=as_input(question, refused_file))
+            notice(message)
+            yield session, to_chatbot(session.conversation, lang=session.language), box
 
     @staticmethod
     def stop(session: ChatSession) -> None:
         session.stop()
 
     @staticmethod
-    def unlock():
-        return gr.MultimodalTextbox(interactive=True)
+    def idle():
+        return idle_buttons()
 
     @staticmethod
-    def prepare_regenerate(session: ChatSession):
-        _refuse_while_answering(session)
+    def prepare_regenerate(session: ChatSession, request: gr.Request | None = None):
+        session.language = language(request)
+        if busy(session):
+            return session, *UNCHANGED
         if not session.conversation.turns:
-            raise gr.Error("Nothing to regenerate yet: ask a question first.", print_exception=False)
+            notice(say("nothing_to_regenerate", session.language))
+            return session, *UNCHANGED
         session.conversation = session.conversation.for_regenerate()
         session.new_request()
-        return session, to_chatbot(session.conversation, streaming=True), gr.MultimodalTextbox(interactive=False)
+        return session, to_chatbot(session.conversation, lang=session.language), gr.skip(), *answering_buttons()
+
+    @staticmethod
+    def edit(session: ChatSession, edit: gr.EditData, request: gr.Request | None = None):
+        """An earlier question edited in the chat: the conversation goes back to it, asked anew."""
+        session.language = language(request)
+        # what the chat showed before the edit, should the edit not be taken
+        shown = to_chatbot(session.conversation, lang=session.language)
+        turn = question_at(session.conversation, edit.index if isinstance(edit.index, int) else -1)
+        text = edit.value if isinstance(edit.value, str) else ""
+        if busy(session) or turn is None or not text.strip():
+            return session, shown, *UNCHANGED[1:]
+        session.conversation = session.conversation.edited(turn, text.strip())
+        session.new_request()
+        return session, to_chatbot(session.conversation, lang=session.language), gr.skip(), *answering_buttons()
 
     @staticmethod
     def undo(session: ChatSession):
-        _refuse_while_answering(session)
+        if busy(session):
+            return session, gr.skip(), gr.skip()
         session.conversation, removed = session.conversation.undo()
-        box = gr.skip() if removed is None else _as_input(removed)
-        return session, to_chatbot(session.conversation), box
+        box = gr.skip() if removed is None else as_input(removed)
+        return session, to_chatbot(session.conversation, lang=session.language), box
 
     @staticmethod
     def clear(session: ChatSession):
-        session.stop()
-        return ChatSession(), [], gr.MultimodalTextbox(value=None, interactive=True)
-
-
-def _setting_control(name: str, default: Any, elem_id: str, unsupported: dict[str, str]):
-    meta = Settings.field(name).metadata
-    common = {"label": t(f"setting.{name}.label"), "info": t(f"setting.{name}.info"), "value": default,
-              "interactive": name not in unsupported, "elem_id": elem_id}
-    if name in unsupported:  # shown, greyed out, with the reason: never silently ignored
-        common["info"] = f"⚠️ Not applied: {unsupported[name]}."
-    if meta["choices"]:
-        return gr.Radio(choices=list(meta["choices"]), **common)
-    if isinstance(default, bool):
-        return gr.Checkbox(**common)
-    return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)
+        session.replace_conversation(Conversation())
+        return session, [], gr.MultimodalTextbox(value=None), *idle_buttons()
 
 
 def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, update_interval_s: float,
-               refusal: Refusal):
+               refusal: Refusal) -> tuple:
     defaults = Settings.for_modality(spec.modality)
     names = [f.name for f in fields(Settings) if f.name != "enable_thinking"
              and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
@@ -175,50 +193,52 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
-                         feedback_options=None, latex_delimiters=LATEX_DELIMITERS)
+                         feedback_options=None, latex_delimiters=LATEX_DELIMITERS, editable="user")
     box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
-                               file_types=list(spec.file_types), file_count=spec.file_count, submit_btn=False,
+                               file_types=None, file_count=spec.file_count, submit_btn=False,
                                elem_id=f"input_{key}")
     # One line of five buttons; on a phone two lines (send/stop, then the rest), not five.
     with gr.Row():
         with gr.Column(scale=2, min_width=160), gr.Row():
             send = gr.Button(t("send"), variant="primary", elem_id=f"send_{key}", min_width=56)
-            stop = gr.Button(t("stop"), variant="stop", elem_id=f"stop_{key}", min_width=56)
+            stop = gr.Button(t("stop"), variant="stop", elem_id=f"stop_{key}", min_width=56, interactive=False)
         with gr.Column(scale=3, min_width=240), gr.Row():
             regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}", min_width=100)
             undo = gr.Button(t("undo"), elem_id=f"undo_{key}", min_width=56)
             clear = gr.Button(t("clear"), elem_id=f"clear_{key}", min_width=56)
     unsupported = engine.unsupported_settings()
-    thinking = _setting_control("enable_thinking", defaults.enable_thinking, f"thinking_{key}", unsupported)
+    thinking = setting_control("enable_thinking", defaults.enable_thinking, f"thinking_{key}", unsupported)
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
-        controls = [_setting_control(name, getattr(defaults, name), f"setting_{name}_{key}", unsupported)
+        controls = [setting_control(name, getattr(defaults, name), f"setting_{name}_{key}", unsupported)
                     for name in names]
-    if spec.examples:
-        gr.Examples(examples=[[example] for example in spec.examples], inputs=[box], label=t("examples"),
-                    cache_examples=False)
+    examples = gr.Examples(examples=[[example] for example in spec.examples], inputs=[box], label=t("examples"),
+                           cache_examples=False) if spec.examples else None
+    reopen, saved, cleared = chats_menu(key, session, chatbot)
 
-    model_slot = {"concurrency_id": MODEL_CONCURRENCY_ID, "concurrency_limit": generation_limit}
-    for trigger in (box.submit, send.click):
-        trigger(tab.add_user_turn, [box, session], [session, chatbot, box], api_visibility="private").success(
-            tab.respond, [session, thinking, *controls], [session, chatbot, box], api_visibility="private",
-            **model_slot).then(tab.unlock, None, [box], api_visibility="private")
+    # No event shows Gradio's progress overlay over the box, which stays editable while a reply streams; what
+    # could not be sent is said in a toast (ui/feedback.py).
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    # The reply's own progress (queue position, time) shows on the chat only, never over the box.
+    model_slot = {"concurrency_id": MODEL_CONCURRENCY_ID, "concurrency_limit": generation_limit,
+                  "api_visibility": "private", "show_progress": "minimal", "show_progress_on": [chatbot]}
+    turn_outputs = [session, chatbot, box, send, stop]
+
+    def answered(event) -> None:  # a turn made ready by ``event`` is answered, then Send and Stop go idle
+        # saved before Send comes back: a reload once Send is back finds the whole chat
+        saved(event.success(tab.respond, [session, thinking, *controls], [session, chatbot, box],
+                            **model_slot)).then(tab.idle, None, [send, stop], **private)
+
+    # A click on an example sends it, as a person who clicks one expects.
+    for trigger in (box.submit, send.click, *([examples.load_input_event.then] if examples else [])):
+        answered(trigger(tab.add_user_turn, [box, session], turn_outputs, **private))
     # Not queued: a queue full of other visitors' requests must not keep anyone from stopping their own reply.
     stop.click(tab.stop, [session], None, queue=False, api_visibility="private")
-    regenerate.click(tab.prepare_regenerate, [session], [session, chatbot, box], api_visibility="private").success(
-        tab.respond, [session, thinking, *controls], [session, chatbot, box], api_visibility="private",
-        **model_slot).then(tab.unlock, None, [box], api_visibility="private")
-    undo.click(tab.undo, [session], [session, chatbot, box], api_visibility="private")
-    clear.click(tab.clear, [session], [session, chatbot, box], api_visibility="private")
-
-
-def _status_markdown(engine) -> str:
-    status = engine.status()
-    if status.state == "ready":
-        warnings = [f"⚠️ {warning}" for warning in status.details.get("warnings", ())]
-        return " · ".join([f"🟢 **Ready** · {status.message}", *warnings])
-    if status.state == "error":
-        return f"🔴 **Model not available** — {status.message}"
-    return f"⏳ **Loading** {status.message}"
+    answered(regenerate.click(tab.prepare_regenerate, [session], turn_outputs, **private))
+    # An earlier question edited in place is asked again from there (the turns after it are dropped).
+    answered(chatbot.edit(tab.edit, [session], turn_outputs, **private))
+    saved(undo.click(tab.undo, [session], [session, chatbot, box], **private))
+    cleared(clear.click(tab.clear, [session], turn_outputs, **private))
+    return reopen
 
 
 def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
@@ -232,8 +252,7 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
         TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
         TabSpec("multi-image", "tab_multi", "input_multi", ("image",), "multiple", examples.get("multi-image", ())),
         # animated GIF, WebP and PNG play as short videos; a still image gets a message pointing to the Image tab
-        TabSpec("video", "tab_video", "input_video", ("video", ".gif", ".webp", ".png", ".apng"), "single",
-                examples.get("video", ())),
+        TabSpec("video", "tab_video", "input_video", ("video",), "single", examples.get("video", ())),
     ]
     assert [tab.modality for tab in tabs] == list(MODALITIES)
     demo = gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600))
@@ -246,11 +265,12 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
 
     with demo:
         gr.Markdown(t("header"), elem_id="header")
-        status = gr.Markdown(_status_markdown(engine), elem_id="model_status")
+        status = gr.HTML(status_html(engine.status(), "en"), elem_id="model_status")
         timer = gr.Timer(1.0)
 
-        def refresh_status():
-            return _status_markdown(engine), gr.Timer(active=engine.status().state == "loading")
+        def refresh_status(request: gr.Request):
+            state = engine.status()
+            return status_html(state, language(request)), gr.Timer(active=state.state == "loading")
 
         timer.tick(refresh_status, None, [status, timer], api_visibility="private", queue=False,
                    show_progress="hidden")
@@ -258,7 +278,8 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
                   show_progress="hidden")
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
-                _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal)
+                reopen = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal)
+            demo.load(*reopen, api_visibility="private", show_progress="hidden")  # the chat open before a reload
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
     demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)

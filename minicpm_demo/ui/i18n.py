@@ -24,6 +24,34 @@ EN = {
     "clear": "Clear",
     "advanced": "Advanced settings",
     "examples": "Examples",
+    "answering": "Answering…",
+    "preparing": "Preparing the question…",
+    "status.ready": "Ready",
+    "status.loading": "Loading the model",
+    "status.step": "step {step} of {steps}",
+    "status.error": "The model is not available",
+    "status.on": "on the {device}",
+    "status.warning": "Warning",
+    "busy": "Wait for the current reply to finish, or press Stop.",
+    "empty": "Type a question or attach a file first.",
+    "one_image": "Only one image attached: the Multi-image tab is for comparing 2 or more.",
+    "nothing_to_regenerate": "Nothing to regenerate yet: ask a question first.",
+    "chats": "Chats",
+    "delete_chat": "Delete",
+    "export": "Export",
+    "import": "Import",
+    "exported": "This chat, to download (Markdown with its files, and JSON to import again)",
+    "import_failed": "This file cannot be read as a chat: import a .json or .zip that the Export button gave.",
+    "nothing_to_export": "Nothing to export yet: ask a question first.",
+    "not_exported": "not included (gone from the server, or too large for one export)",
+    "gone": "gone from the server (uploads are kept for a day); attach it again to ask about it",
+    "stopped": "⏹ stopped",
+    "reasoning": "💭 Reasoning",
+    "stats.visual": "visual tokens {n}",
+    "stats.prompt": "prompt tokens {n}",
+    "stats.ttft": "TTFT {s} s",
+    "stats.speed": "{speed} tokens/s",
+    "stats.before_model": "before the model ran",
 }
 
 ZH = {
@@ -42,6 +70,34 @@ ZH = {
     "clear": "清空",
     "advanced": "高级设置",
     "examples": "示例",
+    "answering": "正在回答…",
+    "preparing": "正在准备问题…",
+    "status.ready": "就绪",
+    "status.loading": "正在加载模型",
+    "status.step": "第 {step} 步，共 {steps} 步",
+    "status.error": "模型不可用",
+    "status.on": "运行于 {device}",
+    "status.warning": "警告",
+    "busy": "请等待当前回答完成，或点击“停止”。",
+    "empty": "请先输入问题或添加文件。",
+    "one_image": "只添加了一张图片：“多图”标签页用于比较 2 张或更多图片。",
+    "nothing_to_regenerate": "还没有可以重新生成的回答：请先提问。",
+    "chats": "对话记录",
+    "delete_chat": "删除",
+    "export": "导出",
+    "import": "导入",
+    "exported": "本次对话，可下载（含文件的 Markdown，以及可再次导入的 JSON）",
+    "import_failed": "无法将此文件读取为对话：请导入“导出”按钮生成的 .json 或 .zip 文件。",
+    "nothing_to_export": "还没有可以导出的内容：请先提问。",
+    "not_exported": "未包含（服务器上已不存在，或超出单次导出的大小）",
+    "gone": "服务器上已不存在（上传的文件保留一天）；如需提问请重新添加",
+    "stopped": "⏹ 已停止",
+    "reasoning": "💭 推理过程",
+    "stats.visual": "视觉 token {n}",
+    "stats.prompt": "提示 token {n}",
+    "stats.ttft": "首 token 延迟 {s} 秒",
+    "stats.speed": "{speed} token/秒",
+    "stats.before_model": "模型尚未开始运行",
 }
 
 # Settings controls: English comes from each field's own label and info; Chinese is written here.
@@ -70,3 +126,16 @@ I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
 def t(key: str):
     """A translatable string for a component label."""
     return I18N(key)
+
+
+def language(request: gr.Request | None) -> str:
+    """"zh" for a browser that asks for Chinese first, else "en": for text made on the server (toasts, the status
+    line), where Gradio's own choice of language, made in the browser, does not reach."""
+    headers = getattr(request, "headers", None) or {}
+    first = headers.get("accept-language", "").split(",")[0].split(";")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+def say(key: str, lang: str, **values) -> str:
+    """The string ``key`` in ``lang``, with ``values`` filled in."""
+    return (ZH if lang == "zh" else EN)[key].format(**values)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from minicpm_demo.chat import Conversation, Turn
+from minicpm_demo.chat import GONE, Conversation, Turn
+from minicpm_demo.engine.pipeline import BEFORE_THE_MODEL
 from minicpm_demo.text import dollar_math_to_parens, normalize_response_text
+from minicpm_demo.ui.i18n import say
 
-STOPPED_MARK = "⏹ stopped"
-REASONING_TITLE = "💭 Reasoning"
+STOPPED_MARK = "⏹ stopped"  # in English; say("stopped", lang) in the page's language
 
 # No single-dollar delimiter: inline $…$ math arrives as \(…\) (see ``dollar_math_to_parens``), so a $ in a price
 # stays a dollar sign.
@@ -23,28 +24,34 @@ def _display_text(text: str) -> str:
     return dollar_math_to_parens(normalize_response_text(text))
 
 
-def format_stats(stats: dict[str, Any] | None) -> str:
+def format_stats(stats: dict[str, Any] | None, lang: str = "en") -> str:
     if not stats:
         return ""
-    parts = [f"visual tokens {stats['visual_tokens']}"] if stats.get("visual_tokens") is not None else []
+    parts = [say("stats.visual", lang, n=stats["visual_tokens"])] if stats.get("visual_tokens") is not None else []
     if stats["prompt_tokens"]:  # 0 when the reply was stopped before a prompt was built
-        parts.append(f"prompt tokens {stats['prompt_tokens']}")
+        parts.append(say("stats.prompt", lang, n=stats["prompt_tokens"]))
     if stats["generated_tokens"]:  # none when stopped before the first token
-        parts += [f"TTFT {stats['ttft_s']:.2f} s", f"{stats['tokens_per_s']:.1f} tokens/s"]
-    notes = list(stats.get("notes") or ())
+        # a speed needs two tokens: after one, there is no figure to show
+        speed = f"{stats['tokens_per_s']:.1f}" if stats["generated_tokens"] > 1 else "–"
+        parts += [say("stats.ttft", lang, s=f"{stats['ttft_s']:.2f}"), say("stats.speed", lang, speed=speed)]
+    notes = [say("stats.before_model", lang) if note == BEFORE_THE_MODEL else note for note in stats.get("notes") or ()]
     return "<sub>" + " · ".join(parts + notes) + "</sub>"
 
 
-def _assistant_messages(turn: Turn, streaming: bool) -> list[dict[str, Any]]:
+def _assistant_messages(turn: Turn, streaming: bool, lang: str) -> list[dict[str, Any]]:
+    if streaming and not turn.reasoning and not turn.reply:  # one placeholder until the first text
+        return [{"role": "assistant", "content": "",
+                 "metadata": {"title": say("preparing", lang), "status": "pending"}}]
     messages = []
     if turn.reasoning:
         still_thinking = streaming and not turn.reply
-        messages.append({"role": "assistant", "content": _display_text(turn.reasoning),
-                         "metadata": {"title": REASONING_TITLE, "status": "pending" if still_thinking else "done"}})
+        messages.append({"role": "assistant", "content": _display_text(turn.reasoning), "metadata": {
+            "title": say("reasoning", lang), "status": "pending" if still_thinking else "done"}})
     answer = _display_text(turn.reply or "")
     if turn.stopped:
-        answer = f"{answer}\n\n*{STOPPED_MARK}*" if answer else f"*{STOPPED_MARK}*"
-    stats = format_stats(turn.stats)
+        mark = say("stopped", lang)
+        answer = f"{answer}\n\n*{mark}*" if answer else f"*{mark}*"
+    stats = format_stats(turn.stats, lang)
     if stats:
         answer = f"{answer}\n\n{stats}"
     if answer or not messages:
@@ -52,14 +59,35 @@ def _assistant_messages(turn: Turn, streaming: bool) -> list[dict[str, Any]]:
     return messages
 
 
-def to_chatbot(conversation: Conversation, streaming: bool = False) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
+def to_chatbot(conversation: Conversation, streaming: bool = False, lang: str = "en") -> list[dict[str, Any]]:
+    """What the chatbot shows, in ``lang``; with ``streaming``, the last turn's reply is still coming (a
+    placeholder says so until its first text)."""
+    return [message for _, _, message in _layout(conversation, streaming, lang)]
+
+
+def question_at(conversation: Conversation, index: int) -> int | None:
+    """The turn whose question text is message ``index`` of what ``to_chatbot`` shows, or None (a file, a reply)."""
+    layout = _layout(conversation, False, "en")
+    if not 0 <= index < len(layout):
+        return None
+    turn, is_question, _ = layout[index]
+    return turn if is_question else None
+
+
+def _layout(conversation: Conversation, streaming: bool, lang: str) -> list[tuple[int, bool, dict[str, Any]]]:
+    """Each message shown, with the number of the turn it belongs to and whether it is that turn's question."""
+    messages: list[tuple[int, bool, dict[str, Any]]] = []
     for index, turn in enumerate(conversation.turns):
         for attachment in turn.attachments:
-            messages.append({"role": "user", "content": {"path": attachment.path}})
+            if attachment.kind == GONE:  # a chat read back whose file the server has swept: said, not shown broken
+                gone = say("gone", lang)
+                messages.append((index, False, {"role": "user", "content": f"*{attachment.path}: {gone}*"}))
+            else:
+                messages.append((index, False, {"role": "user", "content": {"path": attachment.path}}))
         if turn.text:
-            messages.append({"role": "user", "content": dollar_math_to_parens(turn.text)})
+            messages.append((index, True, {"role": "user", "content": dollar_math_to_parens(turn.text)}))
         is_last = index == len(conversation.turns) - 1
         if turn.reply is not None or (is_last and streaming):
-            messages.extend(_assistant_messages(turn, streaming and is_last))
+            replies = _assistant_messages(turn, streaming and is_last, lang)
+            messages.extend((index, False, message) for message in replies)
     return messages

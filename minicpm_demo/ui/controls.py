@@ -1,0 +1,23 @@
+"""One control per setting, built from the setting's own metadata (label, bounds, choices) in the page's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from minicpm_demo.settings import Settings
+from minicpm_demo.ui.i18n import t
+
+
+def setting_control(name: str, default: Any, elem_id: str, unsupported: dict[str, str]):
+    meta = Settings.field(name).metadata
+    common = {"label": t(f"setting.{name}.label"), "info": t(f"setting.{name}.info"), "value": default,
+              "interactive": name not in unsupported, "elem_id": elem_id}
+    if name in unsupported:  # shown, greyed out, with the reason: never silently ignored
+        common["info"] = f"⚠️ Not applied: {unsupported[name]}."
+    if meta["choices"]:
+        return gr.Radio(choices=list(meta["choices"]), **common)
+    if isinstance(default, bool):
+        return gr.Checkbox(**common)
+    return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)

@@ -1,0 +1,44 @@
+"""What the page tells the user besides the chat: why a question was not sent (a toast, with the question left
+editable in its box), and what Send and Stop offer while a reply runs and after."""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from minicpm_demo.chat import GONE, Turn
+from minicpm_demo.session import ChatSession
+from minicpm_demo.ui.i18n import say, t
+
+UNCHANGED = (gr.skip(), gr.skip(), gr.skip(), gr.skip())  # chatbot, box, send, stop
+
+
+def as_input(turn: Turn, refused_file: str | None = None) -> dict:
+    """A turn's question as the input box's value, to edit and send again (without a file that was refused)."""
+    return {"text": turn.text,
+            "files": [attachment.path for attachment in turn.attachments
+                      if attachment.path != refused_file and attachment.kind != GONE]}
+
+
+def notice(message: str) -> None:
+    """Tell the user why nothing was sent, in a toast: an error raised instead would leave Gradio's "Error"
+    overlay over the chat and the input box until the next good reply."""
+    gr.Warning(html.escape(message), duration=30)
+
+
+def busy(session: ChatSession) -> bool:
+    """Whether a reply is running; if so, the user is told to wait or stop it."""
+    if session.conversation.pending:
+        notice(say("busy", session.language))
+    return session.conversation.pending
+
+
+def answering_buttons() -> tuple:
+    """Send and Stop while a reply runs: Send says why it waits, and Stop has something to stop."""
+    return gr.Button(value=t("answering"), interactive=False), gr.Button(interactive=True)
+
+
+def idle_buttons() -> tuple:
+    return gr.Button(value=t("send"), interactive=True), gr.Button(interactive=False)
+

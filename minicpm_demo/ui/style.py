@@ -1,0 +1,42 @@
+"""The page's own CSS and script: the status line's colours, and the file pickers' lists of what each tab takes."""
+
+import json
+
+PAGE_CSS = """
+#model_status .state { font-weight: 600; }
+#model_status .state::before { content: "●"; margin-right: .35em; }
+#model_status .ready { color: #15803d; }
+#model_status .loading { color: #b45309; }
+#model_status .error { color: #b91c1c; }
+#model_status .warning { color: #b45309; }
+#header h1 { margin-bottom: 0; }
+#header p { margin-top: .2em; }
+/* The chat takes the window's height less what is around it, so that the input box, Send and Stop stay in view
+   without scrolling, an attachment's thumbnail included (a laptop's 800 pixels, a phone's 844). */
+[id^="chatbot_"] { height: max(240px, calc(100dvh - 430px)) !important; }
+@media (max-width: 640px) { [id^="chatbot_"] { height: max(240px, calc(100dvh - 480px)) !important; } }
+"""
+
+# What each tab's file picker offers (its own files first; "All files" stays one click away in the dialog). The
+# box itself takes any file, so that one of the wrong kind, dropped or picked, reaches the server and gets this
+# app's message naming the right tab, rather than being dropped by the browser while the question goes without it.
+PICKER_TYPES = {
+    "image": "image/*,.heic,.heif,.avif,.tif,.tiff,.mpo",
+    "video": "video/*,.mkv,.avi,.flv,.wmv,.ts,.m2ts,.3gp,.gif,.webp,.png,.apng",
+}
+
+
+def page_js(pickers: dict[str, str]) -> str:
+    """A script for ``launch(js=...)`` that sets the ``accept`` list of the file input inside each element id of
+    ``pickers`` (id → one of PICKER_TYPES' keys), also on inputs created later (a tab opened for the first time)."""
+    accept = {elem_id: PICKER_TYPES[kind] for elem_id, kind in pickers.items()}
+    return """() => {
+  const accept = %s;
+  const apply = () => {
+    for (const [id, types] of Object.entries(accept))
+      for (const input of document.querySelectorAll(`#${id} input[type=file]`))
+        if (input.accept !== types) input.accept = types;
+  };
+  apply();
+  new MutationObserver(apply).observe(document.body, {childList: true, subtree: true});
+}""" % json.dumps(accept)
