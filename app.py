@@ -13,10 +13,11 @@ log = logging.getLogger("app")
 ASSETS = Path(__file__).resolve().parent / "assets"
 EXAMPLES = {
     "image": ({"text": "What does this chart show? Which day had the most visitors?",
-               "files": [str(ASSETS / "chart.png")]},),
-    "multi-image": ({"text": "What is different between these two signs?",
+               "text_zh": "这张图表展示了什么？哪一天的访客最多？", "files": [str(ASSETS / "chart.png")]},),
+    "multi-image": ({"text": "What is different between these two signs?", "text_zh": "这两个标志有什么不同？",
                      "files": [str(ASSETS / "sign-stop.png"), str(ASSETS / "sign-go.png")]},),
-    "video": ({"text": "Describe how the ball moves.", "files": [str(ASSETS / "ball.mp4")]},),
+    "video": ({"text": "Describe how the ball moves.", "text_zh": "描述一下球是怎样运动的。",
+               "files": [str(ASSETS / "ball.mp4")]},),
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from minicpm_demo.chat import GONE, IMAGE, VIDEO, Attachment, Conversation, Turn
+from minicpm_demo.phrases import Phrase, from_data, to_data
 
 FORMAT = "minicpm-demo-chat/1"
 MAX_CHATS = 20  # kept per tab, the least recently used dropped first: a browser's storage is a few MB
@@ -27,8 +28,14 @@ def to_record(conversation: Conversation) -> dict[str, Any]:
     turns = [turn for turn in conversation.turns if turn.reply is not None]
     return {"format": FORMAT, "turns": [
         {"text": turn.text, "files": [{"path": a.path, "kind": a.kind} for a in turn.attachments],
-         "reply": turn.reply, "reasoning": turn.reasoning, "stopped": turn.stopped, "stats": turn.stats}
+         "reply": turn.reply, "reasoning": turn.reasoning, "stopped": turn.stopped, "stats": _stats_data(turn.stats)}
         for turn in turns]}
+
+
+def _stats_data(stats: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not stats or not stats.get("notes"):
+        return stats
+    return {**stats, "notes": [to_data(note) for note in stats["notes"]]}
 
 
 def title_of(record: dict[str, Any]) -> str:
@@ -46,19 +53,17 @@ def from_record(record: Any, served: Callable[[str], str | None]) -> Conversatio
     """The conversation a record holds. ``served(path)`` is the file's path on this server, or None when the
     server never received it or has swept it since: such a file stays in the chat as gone."""
     if not isinstance(record, dict) or record.get("format") != FORMAT or not isinstance(record.get("turns"), list):
-        raise RecordError("This is not a chat saved by this demo (its format is not "
-                          f"{FORMAT!r}). Export a chat with the Export button to get one.")
+        raise RecordError(Phrase("record.format", format=FORMAT))
     if len(json.dumps(record, ensure_ascii=False)) > MAX_RECORD_CHARS or len(record["turns"]) > MAX_TURNS:
-        raise RecordError(f"This chat is too large to open here (up to {MAX_TURNS} turns and "
-                          f"{MAX_RECORD_CHARS:,} characters).")
+        raise RecordError(Phrase("record.too_large", turns=MAX_TURNS, chars=MAX_RECORD_CHARS))
     turns = []
     for number, item in enumerate(record["turns"], 1):
         if not isinstance(item, dict):
-            raise RecordError(f"Turn {number} of this chat is not a turn.")
+            raise RecordError(Phrase("record.not_a_turn", number=number))
         text, reply, reasoning = (_text(item.get(name), name, number) for name in ("text", "reply", "reasoning"))
         files = item.get("files") or []
         if not isinstance(files, list):
-            raise RecordError(f"Turn {number} of this chat has a malformed list of files.")
+            raise RecordError(Phrase("record.files", number=number))
         attachments = tuple(_attachment(file, served, number) for file in files)
         stats = item.get("stats")
         turns.append(Turn(text=text, attachments=attachments, reply=reply, reasoning=reasoning,
@@ -70,15 +75,14 @@ def _text(value: Any, name: str, number: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise RecordError(f"Turn {number} of this chat has a {name} that is not text of up to {MAX_TEXT:,} "
-                          "characters.")
+        raise RecordError(Phrase("record.text", number=number, name=name, most=MAX_TEXT))
     return value
 
 
 def _attachment(file: Any, served: Callable[[str], str | None], number: int) -> Attachment:
     if not isinstance(file, dict) or not isinstance(file.get("path"), str) or file.get("kind") not in (
             IMAGE, VIDEO, GONE):
-        raise RecordError(f"Turn {number} of this chat names a file in a malformed way.")
+        raise RecordError(Phrase("record.file", number=number))
     path = file["path"]
     here = served(path) if file["kind"] != GONE and "\x00" not in path else None
     return Attachment(here, file["kind"]) if here else Attachment(path.rsplit("/", 1)[-1][:200], GONE)
@@ -95,5 +99,5 @@ def _stats(stats: Any) -> dict[str, Any] | None:
             kept[name] = value
     notes = stats.get("notes")
     if isinstance(notes, list):
-        kept["notes"] = [note[:300] for note in notes[:20] if isinstance(note, str)]
+        kept["notes"] = [note for note in map(from_data, notes[:20]) if note is not None]
     return kept if {"prompt_tokens", "generated_tokens"} <= kept.keys() else None

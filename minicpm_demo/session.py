@@ -32,11 +32,24 @@ class ChatSession:
         self.conversation = conversation or Conversation()
         self.stop_event = threading.Event()
         self.language = language  # of the browser that asked last: for what the server says to it
+        self._answering = False
 
     def new_request(self) -> threading.Event:
         """A fresh Stop switch for the next reply (a Stop pressed while it waits in the queue still counts)."""
         self.stop_event = threading.Event()
+        self._answering = True
         return self.stop_event
+
+    def finished(self, stop_event: threading.Event) -> None:
+        """The request given ``stop_event`` has ended (answered, stopped or failed)."""
+        if not self.superseded(stop_event):
+            self._answering = False
+
+    @property
+    def answering(self) -> bool:
+        """Whether a reply is on its way: from the question sent until its request ends, unless it was stopped
+        (a conversation streaming a reply has no pending turn, as the turn holds the reply so far)."""
+        return self.conversation.pending or (self._answering and not self.stop_event.is_set())
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -46,6 +59,7 @@ class ChatSession:
         one is stopped, and its request, whose Stop switch is not this session's any more, shows nothing more."""
         self.stop_event.set()
         self.stop_event = threading.Event()
+        self._answering = False
         self.conversation = conversation
 
     def superseded(self, stop_event: threading.Event) -> bool:

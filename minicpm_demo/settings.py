@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from minicpm_demo.phrases import Phrase
+
 MODALITIES = ("image", "multi-image", "video")
 
 
@@ -45,18 +47,11 @@ class RequestLimits:
     def check(self, question: str, earlier_turns: int = 0, earlier_chars: int = 0) -> None:
         """Refuse ``question`` asked after ``earlier_turns`` turns holding ``earlier_chars`` characters of text."""
         if len(question) > self.max_text_chars:
-            raise LimitError(f"The question is {len(question):,} characters long; this demo takes up to "
-                             f"{self.max_text_chars:,} in one question. Shorten it or send it in parts, or raise "
-                             "--max-text-chars.")
+            raise LimitError(Phrase("limit.question", chars=len(question), most=self.max_text_chars))
         if earlier_turns + 1 > self.max_turns:
-            raise LimitError(f"This conversation would have {earlier_turns + 1} questions; this demo takes up to "
-                             f"{self.max_turns} in one conversation, as every question sends all the earlier ones "
-                             "to the model again. Start a new conversation (Clear), or raise --max-turns.")
+            raise LimitError(Phrase("limit.turns", turns=earlier_turns + 1, most=self.max_turns))
         if earlier_chars + len(question) > self.max_history_chars:
-            raise LimitError(f"This conversation would hold {earlier_chars + len(question):,} characters of text; "
-                             f"this demo takes up to {self.max_history_chars:,} in one conversation, as every "
-                             "question sends all of it to the model again. Start a new conversation (Clear) or send "
-                             "a shorter history, or raise --max-history-chars.")
+            raise LimitError(Phrase("limit.history", chars=earlier_chars + len(question), most=self.max_history_chars))
 
     def for_device(self, device: str) -> "RequestLimits":
         """These limits with the prompt's bound for ``device`` where none was set: Stop acts between layers, and on
@@ -70,9 +65,7 @@ class RequestLimits:
         """Refuse a prompt the processor counted at ``tokens`` (text and visual), before the model reads it."""
         limit = self.max_prompt_tokens or GPU_PROMPT_TOKENS
         if tokens > limit:
-            raise LimitError(f"This request is {tokens:,} tokens long (text and media together); this demo takes "
-                             f"up to {limit:,} in one request. Start a new conversation, send fewer "
-                             "or smaller files, lower max_num_frames or max_slice_nums, or raise --max-prompt-tokens.")
+            raise LimitError(Phrase("limit.tokens", tokens=tokens, most=limit))
 
     @property
     def max_body_bytes(self) -> int:

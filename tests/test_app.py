@@ -376,6 +376,28 @@ def test_clear_while_a_reply_streams_keeps_the_chat_cleared(image_tab, red_image
     assert session.conversation.turns == () and not generate_threads_alive()
 
 
+def test_a_question_sent_while_a_reply_streams_waits_until_it_ends(image_tab, red_image):
+    """The streaming turn holds the reply so far, so nothing is pending; the reply is still running."""
+    import gradio as gr
+
+    from minicpm_demo.session import ChatSession
+
+    tab, values = image_tab
+    session, *_ = tab.add_user_turn({"text": "Talk.", "files": [str(red_image)]}, ChatSession())
+    stream = tab.respond(session, False, *values)
+    next(update for update in stream if update[1] != gr.skip() and update[0].conversation.turns[-1].reply)
+    assert not session.conversation.pending and session.answering
+    refused = tab.add_user_turn({"text": "Next?", "files": []}, session)
+    assert refused[1:] == (gr.skip(),) * 4 and len(session.conversation.turns) == 1, "not sent: it would stop it"
+    tab.stop(session)
+    list(stream)
+    assert not session.answering and session.conversation.turns[-1].stats is not None
+    session, shown, *_ = tab.add_user_turn({"text": "Next?", "files": []}, session)
+    assert len(session.conversation.turns) == 2 and session.conversation.pending, "once it ended, sent"
+    list(tab.respond(session, False, *values))
+    assert not session.answering
+
+
 def test_a_bad_upload_keeps_the_conversation(image_tab, red_image, tmp_path):
     import gradio as gr
 

@@ -21,16 +21,17 @@ LAYERS = {
     "__init__": set(),
     "ui": None,  # the top: anything
     "config": {"engine", "gptq", "loader", "media", "session", "settings", "cancel"},
-    "session": {"chat", "engine", "settings", "text", "media", "cancel"},
+    "session": {"chat", "engine", "settings", "text", "media", "cancel", "phrases"},
     "chat": set(),
-    "saved": {"chat"},  # chats read back from the browser: the session/chat layer
-    "engine": {"loader", "media", "settings", "text", "cancel"},
+    "saved": {"chat", "phrases"},  # chats read back from the browser: the session/chat layer
+    "engine": {"loader", "media", "settings", "text", "cancel", "phrases"},
     "loader": {"gptq"},
     "gptq": set(),
-    "media": {"cancel"},
-    "settings": set(),
+    "media": {"cancel", "phrases"},
+    "settings": {"phrases"},
     "text": set(),
     "cancel": set(),
+    "phrases": set(),  # what the demo says to people, in each language: the bottom
 }
 
 HISTORY = re.compile(r"\b(no longer|used to|the former|instead of the old|formerly|previously)\b", re.IGNORECASE)

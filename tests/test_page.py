@@ -113,6 +113,25 @@ def test_a_video_in_the_image_tab_gets_our_message_and_nothing_is_sent(browser, 
     page.close()
 
 
+def test_a_file_the_browser_cannot_draw_shows_its_name_and_gets_our_message(browser, app, tmp_path):
+    drawing = tmp_path / "drawing.svg"
+    drawing.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/>'
+                       '</svg>')
+    page = open_page(browser, app["url"])
+    page.locator("#input_image textarea").fill("What is drawn here?")
+    page.locator("#input_image input[type=file]").set_input_files(str(drawing))
+    expect(page.locator("#input_image .unshown-file")).to_have_text("drawing.svg", timeout=30_000)
+    broken = page.locator("#input_image img").evaluate_all(
+        "images => images.filter(image => image.checkVisibility() && !image.naturalWidth).length")
+    assert broken == 0, "no broken picture in the box"
+    page.screenshot(path=str(ARTIFACTS / "page-svg-attached.png"))
+    page.locator("#send_image").click()
+    expect(page.locator(".toast-body").last).to_contain_text("'drawing.svg' is not an image this demo can read",
+                                                             timeout=60_000)
+    expect(page.locator("#chatbot_image .user")).to_have_count(0)
+    page.close()
+
+
 def test_send_and_stop_follow_the_reply_and_the_next_question_can_be_typed(browser, app, red_image, endless_replies):
     page = open_page(browser, app["url"])
     send, stop = page.locator("#send_image"), page.locator("#stop_image")

@@ -33,6 +33,21 @@ def test_a_chat_comes_back_as_it_was_and_a_swept_file_is_said_to_be_gone(tmp_pat
     assert to_record(chat.ask("Pending?"))["turns"] == record["turns"], "a reply still coming is not kept"
 
 
+def test_a_note_comes_back_in_the_pages_language_and_a_forged_one_as_nothing():
+    from minicpm_demo.media.limits import describe_duration
+    from minicpm_demo.phrases import Phrase
+
+    note = Phrase("note.frames", name="clip.mp4", frames=4, duration=describe_duration(4))
+    stats = {"prompt_tokens": 80, "generated_tokens": 5, "notes": [note, "plain text"]}
+    record = json.loads(json.dumps(to_record(Conversation().ask("What?").answer("This.", stats=stats))))
+    record["turns"][0]["stats"]["notes"] += [{"key": "note.frames"}, {"key": "nope", "values": {}},
+                                             {"key": "note.frames", "values": {"name": [1]}},
+                                             {"key": "note.frames", "values": {"name": "x", "frames": "many"}}]
+    notes = from_record(record, served_only(set())).turns[0].stats["notes"]
+    assert notes == ["clip.mp4: 4 frames of 4 s", "plain text"]
+    assert notes[0].said_in("zh") == "clip.mp4：4 秒视频中取 4 帧"
+
+
 @pytest.mark.parametrize("record, message", [
     (None, "not a chat saved by this demo"),
     ({"format": "other", "turns": []}, "not a chat saved by this demo"),

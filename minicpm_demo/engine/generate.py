@@ -16,6 +16,7 @@ from minicpm_demo import loader
 from minicpm_demo.engine import compiled
 from minicpm_demo.engine.base import Generated, ResourceError
 from minicpm_demo.engine.stopping import StopOnSwitch, Stopped, StopSwitch, make_stoppable_mid_pass, run_under
+from minicpm_demo.phrases import Phrase
 
 
 def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
@@ -113,7 +114,4 @@ def out_of_memory(inputs: Any) -> ResourceError:
 
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
-    return ResourceError(
-        f"The GPU ran out of memory for this request ({int(inputs['input_ids'].shape[1])} prompt tokens). Send less "
-        "at once: a lower max_slice_nums or max_num_frames, stack_frames 1, 16x instead of 4x — or start a new "
-        "conversation (Clear), as every question sends the earlier turns' images and videos again.")
+    return ResourceError(Phrase("gpu.out_of_memory", tokens=int(inputs["input_ids"].shape[1])))

@@ -20,6 +20,7 @@ from minicpm_demo.media import (
     probe_video,
     sample_video,
 )
+from minicpm_demo.phrases import Phrase
 from minicpm_demo.text import MINICPM_CONTROL_TOKENS, neutralize_control_tokens
 
 
@@ -69,7 +70,7 @@ def _each_file_once(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]
                 if times[item["path"]] > 1:
                     continue
             items.append(item)
-        notes += [f"{os.path.basename(path)}: attached {count} times to one question, given once"
+        notes += [Phrase("note.given_once", name=os.path.basename(path), count=count)
                   for path, count in times.items() if count > 1]
         kept.append({**message, "content": items})
     return kept, notes
@@ -121,8 +122,8 @@ class Intake:
             self.notes.extend(sampled.notes)
             # how many frames the model saw, so the frame settings' effect is visible in the stats
             frames = len(set(sampled.metadata.frames_indices))
-            self.notes.append(f"{name}: {frames} frame{'' if frames == 1 else 's'} of "
-                              f"{describe_duration(sampled.metadata.duration)}")
+            self.notes.append(Phrase("note.one_frame" if frames == 1 else "note.frames", name=name, frames=frames,
+                                     duration=describe_duration(sampled.metadata.duration)))
             self._read["video", path] = sampled
         sampled = self._read["video", path]
         metadata = sampled.metadata

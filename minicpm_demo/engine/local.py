@@ -16,6 +16,7 @@ from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Pr
 from minicpm_demo.engine.generate import generate_pieces
 from minicpm_demo.engine.intake import Intake
 from minicpm_demo.media import MediaLimits, load_readers
+from minicpm_demo.phrases import Phrase
 from minicpm_demo.settings import RequestLimits, Settings
 from minicpm_demo.text import MINICPM_CONTROL_TOKENS, control_token_pattern
 
@@ -113,8 +114,8 @@ class LocalEngine:
             return self._loaded
         self.start_loading()
         if self._error:
-            raise EngineNotReady(f"The model could not be loaded: {self._error}")
-        raise EngineNotReady(f"The model is still loading ({self._progress}). Please wait a moment and send again.")
+            raise EngineNotReady(Phrase("model.failed", error=self._error))
+        raise EngineNotReady(Phrase("model.loading", doing=self._progress))
 
     def unsupported_settings(self) -> dict[str, str]:
         return {}  # the card's own processor and generate take every setting

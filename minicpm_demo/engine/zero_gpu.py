@@ -14,6 +14,7 @@ from typing import Any
 
 from minicpm_demo.engine.base import Generated, ResourceError
 from minicpm_demo.engine.generate import generate_pieces
+from minicpm_demo.phrases import Phrase
 
 # ZeroGPU's longest allocation for one call; PRO and organisation Spaces may set more (ZEROGPU_MAX_SECONDS).
 DEFAULT_GPU_SECONDS_CAP = 120
@@ -44,10 +45,7 @@ def gpu_seconds_cap() -> int:
 
 def check_gpu_budget(seconds: int, cap: int, max_new_tokens: int) -> None:
     if seconds > cap:
-        raise ResourceError(
-            f"This request needs about {seconds} s of GPU time; this Space allows {cap} s per reply. "
-            f"Lower max_new_tokens (now {max_new_tokens}), or for video max_num_frames / stack_frames, and send again."
-        )
+        raise ResourceError(Phrase("gpu.seconds", seconds=seconds, cap=cap, max_new_tokens=max_new_tokens))
 
 
 if ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space

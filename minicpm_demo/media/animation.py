@@ -21,6 +21,7 @@ from minicpm_demo.media.limits import (
     check_frame_size,
     describe_duration,
 )
+from minicpm_demo.phrases import Phrase
 
 # Browsers play GIF/WebP/PNG animation frames that declare 0–10 ms for 100 ms; so do we.
 SHORTEST_ANIMATION_FRAME_MS = 10
@@ -48,9 +49,8 @@ def sample_animation(path, name: str, indices_for: Callable[[object], Sequence[i
         count = animation.n_frames  # from the header (acTL, ANIM), nothing decoded
         most = int(limits.max_video_seconds * 1000 / SHORTEST_ANIMATION_FRAME_MS)
         if count > most:
-            raise MediaError(f"The animation {name!r} has {count:,} frames: this demo takes up to {most:,} "
-                             f"({describe_duration(limits.max_video_seconds)} at the fastest frame rate browsers "
-                             "play). Shorten it or send it as an MP4 video.")
+            raise MediaError(Phrase("animation.too_many", name=name, count=count, most=most,
+                                    duration=describe_duration(limits.max_video_seconds)))
         declared = frame_milliseconds(path, animation.format, count)
         if declared is None:  # only Pillow can tell the durations: by decoding every frame
             budget.charge_frames(name, width, height, count, cost=PILLOW_FRAME_COST)

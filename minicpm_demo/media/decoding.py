@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from minicpm_demo.cancel import Cancelled
 from minicpm_demo.media.limits import MediaError
+from minicpm_demo.phrases import Phrase
 
 # FFmpeg's demuxers for bare codec streams, which carry no container timing.
 RAW_STREAMS = {"h264", "hevc", "mpegvideo", "m4v", "obu", "vvc"}
@@ -38,12 +39,9 @@ def open_container(path: str | os.PathLike, name: str):
     try:
         return av.open(str(path))
     except (av.error.InvalidDataError, av.error.EOFError, ValueError, UnicodeDecodeError):
-        raise MediaError(
-            f"{name!r} is not a video this demo can read, or its header is damaged. "
-            "Upload an MP4 (H.264), WebM or MOV file."
-        ) from None
+        raise MediaError(Phrase("video.unknown", name=name)) from None
     except av.error.FFmpegError as error:
-        raise MediaError(f"The video {name!r} could not be opened ({error}). Upload it again as MP4.") from None
+        raise MediaError(Phrase("video.unopened", name=name, error=error)) from None
 
 
 def demuxed(container, stream):
@@ -214,8 +212,7 @@ class _Run:
                         break  # the stream ended before this target
             except av.error.FFmpegError:
                 if self.last_frame is None:
-                    raise MediaError(f"The video {self.job.name!r} is damaged: no frame could be decoded. "
-                                     "Upload it again.") from None
+                    raise MediaError(Phrase("video.no_frame", name=self.job.name)) from None
         return None if self.last_frame is None else (self.current, self.last_frame)
 
     def _decode_to(self, position: int, target: int) -> bool:

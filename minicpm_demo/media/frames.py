@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minicpm_demo.media.limits import MB, MediaError, MediaLimits
+from minicpm_demo.phrases import Phrase
 
 
 @dataclass
@@ -21,7 +22,7 @@ class SampledVideo:
 def sampled_indices(indices_for: Callable[[object], Sequence[int]], metadata, name: str) -> list[int]:
     indices = [int(index) for index in indices_for(metadata)]
     if not indices:
-        raise MediaError(f"No frames could be sampled from {name!r}. Upload a longer video.")
+        raise MediaError(Phrase("video.no_samples", name=name))
     return indices
 
 

@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from minicpm_demo.media import tiff
 from minicpm_demo.media.kinds import ANIMATIONS, is_video
 from minicpm_demo.media.limits import MediaError, MediaLimits, RequestBudget, check_file, names_the_file
+from minicpm_demo.phrases import Phrase
 
 try:  # HEIC/HEIF photos (iPhone) through the pillow-heif plugin; AVIF is built into Pillow itself
     from pillow_heif import register_heif_opener
@@ -67,7 +68,8 @@ def load_image(path: str | os.PathLike, limits: MediaLimits = MediaLimits(),
         image = image.transpose(transpose)
     if max(original_size) > limits.max_image_side:
         width, height = original_size
-        notes.append(f"{name}: downscaled from {width}×{height} to {image.width}×{image.height}")
+        notes.append(Phrase("note.downscaled", name=name, width=width, height=height, new_width=image.width,
+                            new_height=image.height))
     return LoadedImage(image=image, notes=notes)
 
 
@@ -76,12 +78,12 @@ def first_picture_note(name: str, opened: Image.Image) -> list[str]:
     if not getattr(opened, "is_animated", False):  # unlike n_frames, does not read through a whole GIF
         return []
     if opened.format in ANIMATIONS:
-        return [f"{name}: animated image, the first frame was used"]
+        return [Phrase("note.first_frame", name=name)]
     if opened.format == "TIFF":
-        return [f"{name}: multi-page TIFF, the first page was used"]
+        return [Phrase("note.first_page", name=name)]
     if opened.format == "MPO":  # a camera's photo with its previews or depth map: the photo is the first
         return []
-    return [f"{name}: {opened.format} file of several pictures, the first was used"]
+    return [Phrase("note.first_picture", name=name, format=opened.format)]
 
 
 def _fitted(image: Image.Image, side: int) -> Image.Image:
@@ -111,26 +113,17 @@ def opened_picture(path, name: str, limits: MediaLimits) -> Iterator[Image.Image
     except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise MediaError(
-            f"The image {name!r} has too many pixels (over {limits.max_image_pixels / 1e6:.0f} megapixels) "
-            "and may be a decompression bomb. Resize it and upload it again."
-        ) from None
+        raise MediaError(Phrase("image.bomb", name=name, megapixels=limits.max_image_pixels / 1e6)) from None
     except UnidentifiedImageError:
         if is_video(path):
-            raise MediaError(f"{name!r} is a video, not an image. Ask about it in the Video tab "
-                             "(or send it as a video).") from None
+            raise MediaError(Phrase("image.is_video", name=name)) from None
         reason = tiff.unreadable_reason(path)
         if reason:
-            raise MediaError(f"{name!r} is a TIFF this demo cannot read ({reason}). Save it as an 8-bit TIFF or "
-                             "PNG and upload it again.") from None
-        raise MediaError(
-            f"{name!r} is not an image this demo can read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF"
-            f"{', HEIC' if register_heif_opener else ''}, AVIF). Convert it to PNG or JPEG and upload it again."
-        ) from None
+            raise MediaError(Phrase("image.tiff", name=name, reason=reason)) from None
+        formats = f"JPEG, PNG, WebP, GIF, BMP, TIFF{', HEIC' if register_heif_opener else ''}, AVIF"
+        raise MediaError(Phrase("image.unknown", name=name, formats=formats)) from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise MediaError(
-            f"The image {name!r} is damaged or incomplete ({error}). Upload it again or re-save it as PNG/JPEG."
-        ) from None
+        raise MediaError(Phrase("image.damaged", name=name, error=error)) from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

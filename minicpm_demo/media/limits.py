@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from functools import wraps
 from typing import TypeVar
 
+from minicpm_demo.phrases import Phrase
+
 MB = 1024 * 1024
 T = TypeVar("T")
 
@@ -70,9 +72,7 @@ class MediaLimits:
         Refuses more images than ``max_images``; the videos share the frame memory.
         """
         if images > self.max_images:
-            raise MediaError(f"This conversation has {images} images; this demo takes up to {self.max_images} in "
-                             "one conversation, as every question sends all of them to the model again. Start a new "
-                             "conversation (Clear) with fewer, or raise --max-images.")
+            raise MediaError(Phrase("images.too_many", images=images, most=self.max_images))
         return replace(self, max_video_frames_bytes=self.max_video_frames_bytes // videos) if videos > 1 else self
 
 
@@ -101,12 +101,9 @@ class RequestBudget:
         with self._lock:
             total = self.image_pixels + width * height
             if total > limit:
-                raise MediaError(
-                    f"The image {name!r} is {width}×{height} ({_megapixels(width * height)} megapixels); with it, "
-                    f"this request's images would take {_megapixels(total)} megapixels, and this demo decodes up to "
-                    f"{_megapixels(limit)} in one request, as every question sends the conversation's images again. "
-                    "Send smaller or fewer images (Clear starts a new conversation), or raise "
-                    "--max-request-megapixels.")
+                raise MediaError(Phrase("images.request_pixels", name=name, width=width, height=height,
+                                        megapixels=_megapixels(width * height), total=_megapixels(total),
+                                        limit=_megapixels(limit)))
             self.image_pixels = total
 
     def charge_frames(self, name: str, width: int, height: int, frames: int, cost: float = 1.0,
@@ -117,12 +114,10 @@ class RequestBudget:
         with self._lock:
             total = self.frame_pixels + round(frames * max(width * height, FRAME_COST_FLOOR_PIXELS) * cost)
             if total > limit:
-                left = f", {max(0, limit - self.frame_pixels) / 1e9:.1f} of them left" if self.frame_pixels else ""
-                raise MediaError(
-                    f"Reading {name!r} means decoding {of_file or frames:,} frames of {width}×{height}, more than "
-                    f"this demo decodes for one request ({limit / 1e9:g} gigapixels of video frames{left}). Send a "
-                    "shorter or smaller video (an MP4 rather than an animation), lower max_num_frames or "
-                    "stack_frames, or raise --max-request-video-gigapixels.")
+                left = (Phrase("video.frames_left", left=max(0, limit - self.frame_pixels) / 1e9)
+                        if self.frame_pixels else "")
+                raise MediaError(Phrase("video.request_frames", name=name, frames=of_file or frames, width=width,
+                                        height=height, limit=limit / 1e9, left=left))
             self.frame_pixels = total
 
     def meter(self, name: str, width: int, height: int, reserved: int) -> Callable[[], None]:
@@ -148,20 +143,19 @@ def _megapixels(pixels: int) -> str:
 
 def check_frame_size(name: str, width: int, height: int, limits: MediaLimits) -> None:
     if width * height > limits.max_video_frame_pixels:
-        raise MediaError(f"The video {name!r} has frames of {width}×{height}: more pixels than the "
-                         f"{limits.max_video_frame_pixels / 1e6:.1f} megapixels a frame may have in this demo. "
-                         "Scale it down (to 4K, say) and upload it again.")
+        raise MediaError(Phrase("video.frame_size", name=name, width=width, height=height,
+                                megapixels=limits.max_video_frame_pixels / 1e6))
 
 
-def describe_duration(seconds: float) -> str:
+def describe_duration(seconds: float) -> Phrase:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return Phrase("duration.h", hours=hours, minutes=minutes)
     if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
+        return Phrase("duration.ms", minutes=minutes, seconds=secs) if secs else Phrase("duration.m", minutes=minutes)
+    return Phrase("duration.s", seconds=secs)
 
 
 def check_file(path: str | os.PathLike, kind: str, max_bytes: int, flag: str) -> str:
@@ -169,21 +163,16 @@ def check_file(path: str | os.PathLike, kind: str, max_bytes: int, flag: str) ->
     try:
         size = os.path.getsize(path)
     except OSError:
-        raise MediaError(f"The {kind} {name!r} could not be read (it may have been removed). "
-                         "Upload it again.") from None
+        raise MediaError(Phrase("file.unreadable", kind=Phrase(f"kind.{kind}"), name=name)) from None
     if size == 0:
-        raise MediaError(f"The {kind} {name!r} is empty (0 bytes). Upload the file again.")
+        raise MediaError(Phrase("file.empty", kind=Phrase(f"kind.{kind}"), name=name))
     if size > max_bytes:
-        raise MediaError(
-            f"The {kind} {name!r} is {size / MB:.0f} MB; this demo takes up to {max_bytes / MB:.0f} MB. "
-            f"Upload a smaller file or raise {flag}."
-        )
+        raise MediaError(Phrase("file.too_large", kind=Phrase(f"kind.{kind}"), name=name, size_mb=size / MB,
+                                max_mb=max_bytes / MB, flag=flag))
     return name
 
 
 def check_duration(name: str, seconds: float, limits: MediaLimits) -> None:
     if seconds > limits.max_video_seconds:
-        raise MediaError(
-            f"The video {name!r} is {describe_duration(seconds)}; this demo takes up to "
-            f"{describe_duration(limits.max_video_seconds)} — trim it or raise --max-video-seconds."
-        )
+        raise MediaError(Phrase("video.too_long", name=name, duration=describe_duration(seconds),
+                                most=describe_duration(limits.max_video_seconds)))

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageFile, TiffImagePlugin
 
 from minicpm_demo.media.limits import MB, MediaError
+from minicpm_demo.phrases import Phrase
 
 # TIFF tags
 WIDTH, HEIGHT, BITS, COMPRESSION, PHOTOMETRIC = 256, 257, 258, 259, 262
@@ -92,11 +93,9 @@ class _SampleTiff(ImageFile.ImageFile):
         expected = width * height * samples * self._dtype.itemsize
         # at most the memory of the largest RGBA picture Pillow opens under its current pixel limit
         if Image.MAX_IMAGE_PIXELS and expected > 4 * Image.MAX_IMAGE_PIXELS:
-            raise MediaError(
-                f"The image {os.path.basename(str(self.filename))!r} is {width}×{height} with "
-                f"{self._dtype.itemsize * 8}-bit samples: {expected / MB:,.0f} MB to read, and this demo reads up to "
-                f"{4 * Image.MAX_IMAGE_PIXELS / MB:,.0f} MB of such samples. Save it with 8-bit samples (or as PNG) "
-                "and upload it again.")
+            raise MediaError(Phrase("image.tiff_samples", name=os.path.basename(str(self.filename)), width=width,
+                                    height=height, bits=self._dtype.itemsize * 8, size_mb=expected / MB,
+                                    max_mb=4 * Image.MAX_IMAGE_PIXELS / MB))
         offsets, counts = tuple(tags[STRIP_OFFSETS]), tuple(tags[STRIP_BYTES])
         deflated = tags.get(COMPRESSION, 1) in DEFLATE
         data = bytearray()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from minicpm_demo.media.decoding import demuxed
 from minicpm_demo.media.limits import MediaError, MediaLimits
+from minicpm_demo.phrases import Phrase
 
 # More frames a second than any camera records: a stream with more packets than this over the longest video
 # accepted is refused before its packets are all read.
@@ -120,5 +121,4 @@ def count_packets(container, stream, name: str, limits: MediaLimits) -> int:
 
 
 def _too_many_frames(name: str, most: int) -> MediaError:
-    return MediaError(f"The video {name!r} has more than {most - 1:,} frames, over {MAX_FRAME_RATE} a second for "
-                      "the longest video this demo takes. Trim it or lower its frame rate.")
+    return MediaError(Phrase("video.frame_rate", name=name, most=most - 1, rate=MAX_FRAME_RATE))

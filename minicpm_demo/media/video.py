@@ -26,6 +26,7 @@ from minicpm_demo.media.limits import (
     names_the_file,
 )
 from minicpm_demo.media.timeline import FrameClock, Timeline, count_packets, read_timeline
+from minicpm_demo.phrases import Phrase
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _checked_info(container, name: str, limits: MediaLimits) -> tuple[VideoInfo,
 
 def _stream_info(container, name: str, limits: MediaLimits) -> tuple[VideoInfo, FrameClock | Timeline]:
     if not container.streams.video:
-        raise MediaError(f"{name!r} has no video track (audio only?). Upload a file with a picture.")
+        raise MediaError(Phrase("video.no_track", name=name))
     stream = container.streams.video[0]
     if not getattr(stream, "width", 0) or not getattr(stream, "height", 0):  # no size: a codec FFmpeg lacks
         raise _undecodable(name)
@@ -85,7 +86,7 @@ def _stream_info(container, name: str, limits: MediaLimits) -> tuple[VideoInfo, 
     if not duration and total and fps:
         duration = total / fps
     if fps <= 0 or total <= 0 or duration <= 0:
-        raise MediaError(f"The video {name!r} has no readable frames (zero length or damaged). Upload another file.")
+        raise MediaError(Phrase("video.no_readable_frames", name=name))
     info = VideoInfo(duration=duration, fps=fps, total_frames=total, width=stream.width, height=stream.height)
     return info, FrameClock(fps=fps, start=stream.start_time or 0, time_base=float(stream.time_base))
 
@@ -119,9 +120,7 @@ def sample_video(
     if picture is not None:
         format_name, several = picture
         if not several or format_name not in ANIMATIONS:
-            pages = " (its pages are not frames of a video)" if several else ""
-            raise MediaError(f"{name!r} is a still image{pages}, not a video. Ask about it in the Image tab "
-                             "(or send it as an image).")
+            raise MediaError(Phrase("video.is_image", name=name, pages=Phrase("video.pages") if several else ""))
         if format_name != "GIF":  # FFmpeg reads animated GIFs, but does not animate WebP, PNG or AVIF
             return sample_animation(path, name, indices_for, limits, budget, cancelled)
     # Opening a container is costly, as FFmpeg decodes a frame to probe the stream (measured in
@@ -137,7 +136,7 @@ def sample_video(
         frames, last_index = reading.frames_at(container, [clock.shown_at(index) for index in indices])
     if last_index < clock.shown_at(max(indices)):
         # The container promised more frames than it holds (estimated count, truncated file): reuse the last.
-        notes.append(f"{name}: the video ended at frame {last_index + 1}; later samples reuse its last frame")
+        notes.append(Phrase("note.video_ended", name=name, frame=last_index + 1))
     metadata.frames_indices = indices
     return SampledVideo(frames=frames, metadata=metadata, notes=notes)
 
@@ -238,8 +237,7 @@ def _frame_buffer(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _undecodable(name: str) -> MediaError:
-    return MediaError(f"{name!r} has no frames this demo can decode (not a video, or damaged). "
-                      "Upload an MP4 (H.264), WebM or MOV file.")
+    return MediaError(Phrase("video.undecodable", name=name))
 
 
 def _upright(frame, size: tuple[int, int] | None) -> np.ndarray:

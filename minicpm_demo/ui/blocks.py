@@ -12,11 +12,13 @@ import gradio as gr
 
 from minicpm_demo.chat import Attachment, Conversation
 from minicpm_demo.media import MediaError
+from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
 from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
+from minicpm_demo.ui.examples import examples_by_language
 from minicpm_demo.ui.fairness import QueueShare
 from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, busy, idle_buttons, notice
 from minicpm_demo.ui.history import chats_menu
@@ -70,22 +72,22 @@ class ChatTab:
         text = (message.get("text") or "").strip()
         files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
         if not text and not files:
-            notice(say("empty", session.language))
+            notice(say("empty", session.language), session.language)
             return session, *UNCHANGED
         if busy(session):
             return session, *UNCHANGED
         if (refused := self.refusal(request)) is not None:  # another tab of the same visitor may hold the queue
-            notice(refused)
+            notice(said_in(refused, session.language), session.language)
             return session, *UNCHANGED
         try:
             self.engine.ready_model()  # refuse now, while the question is still in the input box
             conversation = session.conversation
             self.engine.request_limits.check(text, len(conversation.turns), conversation.text_chars)
         except USER_ERRORS as error:
-            notice(str(error))
+            notice(error_in(error, session.language), session.language)
             return session, *UNCHANGED
         if self.spec.modality == "multi-image" and len(files) == 1 and not session.conversation.turns:
-            gr.Warning(say("one_image", session.language))
+            notice(say("one_image", session.language), session.language, seconds=10)
         kind = "video" if self.spec.modality == "video" else "image"
         session.conversation = session.conversation.ask(text, tuple(Attachment(path, kind) for path in files))
         session.new_request()
@@ -99,6 +101,12 @@ class ChatTab:
             yield session, gr.skip(), gr.skip()
             return
         stop_event = session.stop_event
+        try:
+            yield from self._answer(session, before, stop_event, thinking, values)
+        finally:  # answered, stopped, failed, or its page gone: the next question may be sent
+            session.finished(stop_event)
+
+    def _answer(self, session: ChatSession, before: Conversation, stop_event, thinking: bool, values: tuple):
         try:
             settings = self.settings(thinking, values)
             replies = self.pacer.paced(stream_reply(self.engine, before, settings, stop_event,
@@ -120,11 +128,10 @@ class ChatTab:
             if session.superseded(stop_event):
                 return
             if isinstance(error, USER_ERRORS):
-                message = str(error)
+                message = error_in(error, session.language)
             else:
                 log.exception("reply failed")
-                message = (f"Something went wrong while answering ({type(error).__name__}: {error}). "
-                           "Your conversation is kept; try again.")
+                message = say("failed", session.language, error=f"{type(error).__name__}: {error}")
             # Roll the question back into the input box, less a file that was refused (the message names it);
             # the conversation stays as it was before it.
             session.conversation, question = before.undo()
@@ -133,7 +140,7 @@ class ChatTab:
                 if attachment.path == refused_file:
                     api.discard_if_oversized(refused_file, attachment.kind, self.engine.limits)
             box = gr.MultimodalTextbox(value=as_input(question, refused_file))
-            notice(message)
+            notice(message, session.language)
             yield session, to_chatbot(session.conversation, lang=session.language), box
 
     @staticmethod
@@ -141,16 +148,12 @@ class ChatTab:
         session.stop()
 
     @staticmethod
-    def idle():
-        return idle_buttons()
-
-    @staticmethod
     def prepare_regenerate(session: ChatSession, request: gr.Request | None = None):
         session.language = language(request)
         if busy(session):
             return session, *UNCHANGED
         if not session.conversation.turns:
-            notice(say("nothing_to_regenerate", session.language))
+            notice(say("nothing_to_regenerate", session.language), session.language)
             return session, *UNCHANGED
         session.conversation = session.conversation.for_regenerate()
         session.new_request()
@@ -211,8 +214,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
         controls = [setting_control(name, getattr(defaults, name), f"setting_{name}_{key}", unsupported)
                     for name in names]
-    examples = gr.Examples(examples=[[example] for example in spec.examples], inputs=[box], label=t("examples"),
-                           cache_examples=False) if spec.examples else None
+    example_sets, example_columns, examples_in = examples_by_language(key, spec.examples, box)
     reopen, saved, cleared = chats_menu(key, session, chatbot)
 
     # No event shows Gradio's progress overlay over the box, which stays editable while a reply streams; what
@@ -226,10 +228,10 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     def answered(event) -> None:  # a turn made ready by ``event`` is answered, then Send and Stop go idle
         # saved before Send comes back: a reload once Send is back finds the whole chat
         saved(event.success(tab.respond, [session, thinking, *controls], [session, chatbot, box],
-                            **model_slot)).then(tab.idle, None, [send, stop], **private)
+                            **model_slot)).then(idle_buttons, None, [send, stop], **private)
 
     # A click on an example sends it, as a person who clicks one expects.
-    for trigger in (box.submit, send.click, *([examples.load_input_event.then] if examples else [])):
+    for trigger in (box.submit, send.click, *(examples.load_input_event.then for examples in example_sets)):
         answered(trigger(tab.add_user_turn, [box, session], turn_outputs, **private))
     # Not queued: a queue full of other visitors' requests must not keep anyone from stopping their own reply.
     stop.click(tab.stop, [session], None, queue=False, api_visibility="private")
@@ -238,7 +240,10 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     answered(chatbot.edit(tab.edit, [session], turn_outputs, **private))
     saved(undo.click(tab.undo, [session], [session, chatbot, box], **private))
     cleared(clear.click(tab.clear, [session], turn_outputs, **private))
-    return reopen
+    loads = [reopen]
+    if example_columns:
+        loads.append((examples_in, None, example_columns))
+    return loads
 
 
 def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
@@ -278,8 +283,9 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
                   show_progress="hidden")
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
-                reopen = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal)
-            demo.load(*reopen, api_visibility="private", show_progress="hidden")  # the chat open before a reload
+                loads = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal)
+            for load in loads:  # the chat open before a reload; the examples in the browser's language
+                demo.load(*load, api_visibility="private", show_progress="hidden")
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
     demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)

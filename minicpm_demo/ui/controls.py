@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from minicpm_demo.settings import Settings
-from minicpm_demo.ui.i18n import t
+from minicpm_demo.ui.i18n import t, t_made
 
 
 def setting_control(name: str, default: Any, elem_id: str, unsupported: dict[str, str]):
@@ -15,7 +15,9 @@ def setting_control(name: str, default: Any, elem_id: str, unsupported: dict[str
     common = {"label": t(f"setting.{name}.label"), "info": t(f"setting.{name}.info"), "value": default,
               "interactive": name not in unsupported, "elem_id": elem_id}
     if name in unsupported:  # shown, greyed out, with the reason: never silently ignored
-        common["info"] = f"⚠️ Not applied: {unsupported[name]}."
+        # the reason names a model server's API: English in both
+        common["info"] = t_made(f"not_applied.{name}", f"⚠️ Not applied: {unsupported[name]}.",
+                                f"⚠️ 未生效：{unsupported[name]}。")
     if meta["choices"]:
         return gr.Radio(choices=list(meta["choices"]), **common)
     if isinstance(default, bool):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from minicpm_demo.phrases import Phrase
 from minicpm_demo.ui.gradio_patches import fn_index_of, waiting_requests
 from minicpm_demo.ui.visitors import visitor_address
 
@@ -29,15 +30,11 @@ class QueueShare:
             return None
         in_session = sum(1 for session_hash, _ in waiting if session_hash == session)
         if self.per_session and in_session >= self.per_session:
-            return (f"This session already has {in_session} requests waiting for the model; this demo takes up to "
-                    f"{self.per_session} at once from one session, so that everyone gets a turn. Wait for them to "
-                    "finish (or cancel one) and send again.")
+            return Phrase("queue.session", waiting=in_session, most=self.per_session)
         visitor = visitor_address(scope, self.forwarded_for)
         of_visitor = sum(1 for _, other in waiting if visitor_address(other, self.forwarded_for) == visitor)
         if self.per_visitor and of_visitor >= self.per_visitor:
-            return (f"You already have {of_visitor} requests waiting for the model (from other tabs or scripts); "
-                    f"this demo takes up to {self.per_visitor} at once from one visitor, so that everyone gets a "
-                    "turn. Wait for them to finish and send again.")
+            return Phrase("queue.visitor", waiting=of_visitor, most=self.per_visitor)
         return None
 
 

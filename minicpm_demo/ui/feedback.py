@@ -21,17 +21,18 @@ def as_input(turn: Turn, refused_file: str | None = None) -> dict:
                       if attachment.path != refused_file and attachment.kind != GONE]}
 
 
-def notice(message: str) -> None:
+def notice(message: str, lang: str, seconds: float = 30) -> None:
     """Tell the user why nothing was sent, in a toast: an error raised instead would leave Gradio's "Error"
-    overlay over the chat and the input box until the next good reply."""
-    gr.Warning(html.escape(message), duration=30)
+    overlay over the chat and the input box until the next good reply. The page's script heads the toast in the
+    browser's language (ui/style.py)."""
+    gr.Warning(html.escape(message), duration=seconds, title="")
 
 
 def busy(session: ChatSession) -> bool:
-    """Whether a reply is running; if so, the user is told to wait or stop it."""
-    if session.conversation.pending:
-        notice(say("busy", session.language))
-    return session.conversation.pending
+    """Whether a reply is on its way; if so, the user is told to wait or stop it."""
+    if session.answering:
+        notice(say("busy", session.language), session.language)
+    return session.answering
 
 
 def answering_buttons() -> tuple:

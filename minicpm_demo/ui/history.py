@@ -15,7 +15,8 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import GONE, IMAGE, Conversation
-from minicpm_demo.saved import MAX_CHATS, MAX_RECORD_CHARS, RecordError, from_record, title_of, to_record
+from minicpm_demo.phrases import Phrase, error_in
+from minicpm_demo.saved import MAX_CHATS, MAX_RECORD_CHARS, MAX_TURNS, RecordError, from_record, title_of, to_record
 from minicpm_demo.session import ChatSession
 from minicpm_demo.ui.api import RequestError, served_file
 from minicpm_demo.ui.feedback import busy, notice
@@ -114,7 +115,8 @@ def import_chat(file: Any, session: ChatSession, store: Any):
         record = _read_export(Path(str(path)))
         conversation = from_record(record, _served)
     except (RecordError, OSError, ValueError, zipfile.BadZipFile) as error:
-        notice(str(error) if isinstance(error, RecordError) else say("import_failed", session.language))
+        notice(error_in(error, session.language) if isinstance(error, RecordError)
+               else say("import_failed", session.language), session.language)
         return session, gr.skip(), store, _menu(store)
     session.replace_conversation(conversation)
     store = {"current": None, "chats": store["chats"]}
@@ -124,15 +126,15 @@ def import_chat(file: Any, session: ChatSession, store: Any):
 
 def _read_export(path: Path) -> Any:
     if path.stat().st_size > MAX_IMPORT_BYTES * 50:
-        raise RecordError("This file is too large to be a chat exported by this demo.")
+        raise RecordError(Phrase("record.file_too_large"))
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo("chat.json")
             if info.file_size > MAX_IMPORT_BYTES:
-                raise RecordError("This chat is too large to open here.")
+                raise RecordError(Phrase("record.too_large", turns=MAX_TURNS, chars=MAX_RECORD_CHARS))
             return json.loads(archive.read(info))
     if path.stat().st_size > MAX_IMPORT_BYTES:
-        raise RecordError("This chat is too large to open here.")
+        raise RecordError(Phrase("record.too_large", turns=MAX_TURNS, chars=MAX_RECORD_CHARS))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -141,7 +143,7 @@ def export_chat(session: ChatSession):
     chat.json (to import again). Written in Gradio's upload cache, which removes it after a day."""
     conversation = session.conversation
     if not to_record(conversation)["turns"]:
-        notice(say("nothing_to_export", session.language))
+        notice(say("nothing_to_export", session.language), session.language)
         return gr.skip()
     folder = Path(get_upload_folder()) / "exports" / secrets.token_hex(12)
     folder.mkdir(parents=True)

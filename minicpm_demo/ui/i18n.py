@@ -32,6 +32,9 @@ EN = {
     "status.error": "The model is not available",
     "status.on": "on the {device}",
     "status.warning": "Warning",
+    "notice": "Note",
+    "failed": "Something went wrong while answering ({error}). Your conversation is kept; try again.",
+    "common.complete": "Done",  # Gradio's status announcement for screen readers, which its locales lack
     "busy": "Wait for the current reply to finish, or press Stop.",
     "empty": "Type a question or attach a file first.",
     "one_image": "Only one image attached: the Multi-image tab is for comparing 2 or more.",
@@ -78,6 +81,9 @@ ZH = {
     "status.error": "模型不可用",
     "status.on": "运行于 {device}",
     "status.warning": "警告",
+    "notice": "提示",
+    "failed": "回答时出错（{error}）。对话已保留，请重试。",
+    "common.complete": "完成",
     "busy": "请等待当前回答完成，或点击“停止”。",
     "empty": "请先输入问题或添加文件。",
     "one_image": "只添加了一张图片：“多图”标签页用于比较 2 张或更多图片。",
@@ -125,6 +131,13 @@ I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
 
 def t(key: str):
     """A translatable string for a component label."""
+    return I18N(key)
+
+
+def t_made(key: str, en: str, zh: str):
+    """A translatable string made while the page is built (its text depends on the engine); the page's
+    translations are sent at launch, so ``key`` holds one text per process."""
+    EN[key], ZH[key] = en, zh
     return I18N(key)
 
 

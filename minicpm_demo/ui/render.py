@@ -6,6 +6,7 @@ from typing import Any
 
 from minicpm_demo.chat import GONE, Conversation, Turn
 from minicpm_demo.engine.pipeline import BEFORE_THE_MODEL
+from minicpm_demo.phrases import said_in
 from minicpm_demo.text import dollar_math_to_parens, normalize_response_text
 from minicpm_demo.ui.i18n import say
 
@@ -34,7 +35,8 @@ def format_stats(stats: dict[str, Any] | None, lang: str = "en") -> str:
         # a speed needs two tokens: after one, there is no figure to show
         speed = f"{stats['tokens_per_s']:.1f}" if stats["generated_tokens"] > 1 else "–"
         parts += [say("stats.ttft", lang, s=f"{stats['ttft_s']:.2f}"), say("stats.speed", lang, speed=speed)]
-    notes = [say("stats.before_model", lang) if note == BEFORE_THE_MODEL else note for note in stats.get("notes") or ()]
+    notes = [say("stats.before_model", lang) if note == BEFORE_THE_MODEL else said_in(note, lang)
+             for note in stats.get("notes") or ()]
     return "<sub>" + " · ".join(parts + notes) + "</sub>"
 
 

@@ -2,6 +2,8 @@
 
 import json
 
+from minicpm_demo.ui.i18n import EN, ZH
+
 PAGE_CSS = """
 #model_status .state { font-weight: 600; }
 #model_status .state::before { content: "●"; margin-right: .35em; }
@@ -10,6 +12,7 @@ PAGE_CSS = """
 #model_status .error { color: #b91c1c; }
 #model_status .warning { color: #b45309; }
 #header h1 { margin-bottom: 0; }
+.unshown-file { font-size: .75em; word-break: break-all; padding: 2px; }
 #header p { margin-top: .2em; }
 /* The chat takes the window's height less what is around it, so that the input box, Send and Stop stay in view
    without scrolling, an attachment's thumbnail included (a laptop's 800 pixels, a phone's 844). */
@@ -28,15 +31,34 @@ PICKER_TYPES = {
 
 def page_js(pickers: dict[str, str]) -> str:
     """A script for ``launch(js=...)`` that sets the ``accept`` list of the file input inside each element id of
-    ``pickers`` (id → one of PICKER_TYPES' keys), also on inputs created later (a tab opened for the first time)."""
+    ``pickers`` (id → one of PICKER_TYPES' keys), also on inputs created later (a tab opened for the first time),
+    writes a toast's heading in the browser's language (Gradio writes its kind there, in English), and names a
+    file whose thumbnail the browser cannot draw."""
     accept = {elem_id: PICKER_TYPES[kind] for elem_id, kind in pickers.items()}
     return """() => {
   const accept = %s;
+  const titles = %s;
+  const title = titles[(navigator.language || "en").slice(0, 2).toLowerCase()] || titles.en;
+  const kinds = new Set(["Warning", "Info", "Error", "Success"]);
   const apply = () => {
     for (const [id, types] of Object.entries(accept))
       for (const input of document.querySelectorAll(`#${id} input[type=file]`))
         if (input.accept !== types) input.accept = types;
+    for (const node of document.querySelectorAll("[class*=toast-title] span"))
+      for (const text of node.childNodes)
+        if (text.nodeType === Node.TEXT_NODE && kinds.has(text.data.trim())) text.data = title + " ";
   };
   apply();
-  new MutationObserver(apply).observe(document.body, {childList: true, subtree: true});
-}""" % json.dumps(accept)
+  // A file the browser cannot draw (an SVG, a HEIC) shows its name, not a broken picture, until it is sent.
+  document.addEventListener("error", (event) => {
+    const image = event.target;
+    if (!(image instanceof HTMLImageElement) || !image.closest("[id^=input_]") || image.dataset.unshown) return;
+    image.dataset.unshown = "1";
+    image.style.display = "none";
+    const name = document.createElement("span");
+    name.className = "unshown-file";
+    name.textContent = image.alt || decodeURIComponent(image.src.split("/").pop().split("?")[0]);
+    image.after(name);
+  }, true);
+  new MutationObserver(apply).observe(document.body, {childList: true, subtree: true, characterData: true});
+}""" % (json.dumps(accept), json.dumps({"en": EN["notice"], "zh": ZH["notice"]}, ensure_ascii=False))
