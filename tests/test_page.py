@@ -28,10 +28,8 @@ def no_error_overlay(page, *elem_ids):
 
 @pytest.fixture
 def endless_replies(app):
-    """Replies that run until they are stopped: the model never picks an end token and takes 20 ms a token.
-
-    A random tiny model's next token is a near tie, so which prompt it answers at length depends on the
-    process's numerics (threads, the tests run before); this does not."""
+    """Replies that run until they are stopped: the model never picks an end token and takes 20 ms a token, so
+    that the test acts on a reply still streaming however early the random tiny model would end it."""
     import time
 
     import torch
