@@ -95,6 +95,16 @@ EN = {
                    "max_new_tokens (now {max_new_tokens}), or for video max_num_frames / stack_frames, and send again.",
     "model.loading": "The model is still loading ({doing}). Please wait a moment and send again.",
     "model.failed": "The model could not be loaded: {error}",
+    # what a request would cost, before it is sent
+    "budget.tokens": "The prompt would be {tokens:,} tokens; this demo takes up to {most:,} in one request.",
+    "budget.context": "The prompt ({tokens:,} tokens) and the longest reply (max_new_tokens {reply:,}) exceed the "
+                      "model's context of {context:,} tokens.",
+    "budget.gpu": "It would ask for about {seconds} s of GPU time; this Space allows {cap} s per reply.",
+    "fit.advice": "{problem} Try: {step}.",
+    "fit.downsample": "16x instead of 4x",
+    "fit.slices": "max_slice_nums {value}",
+    "fit.stack": "stack_frames 1",
+    "fit.frames": "max_num_frames {value}",
     # fair turns in the queue
     "queue.session": "This session already has {waiting} requests waiting for the model; this demo takes up to "
                      "{most} at once from one session, so that everyone gets a turn. Wait for them to finish (or "
@@ -185,6 +195,15 @@ ZH = {
                    "（当前 {max_new_tokens}），视频可调低 max_num_frames / stack_frames，然后重新发送。",
     "model.loading": "模型仍在加载中（{doing}）。请稍候再发送。",
     "model.failed": "模型无法加载：{error}",
+    "budget.tokens": "提示将有 {tokens:,} 个 token；本演示一次请求最多 {most:,} 个。",
+    "budget.context": "提示（{tokens:,} 个 token）加上最长的回答（max_new_tokens {reply:,}）"
+                      "超出了模型 {context:,} 个 token 的上下文。",
+    "budget.gpu": "它将需要约 {seconds} 秒 GPU 时间；本 Space 每次回答最多 {cap} 秒。",
+    "fit.advice": "{problem} 可以试试：{step}。",
+    "fit.downsample": "用 16x 代替 4x",
+    "fit.slices": "max_slice_nums 设为 {value}",
+    "fit.stack": "stack_frames 设为 1",
+    "fit.frames": "max_num_frames 设为 {value}",
     "queue.session": "此会话已有 {waiting} 个请求在等待模型；本演示每个会话同时最多 {most} 个，让每个人都能轮到。"
                      "请等它们完成（或取消一个）后再发送。",
     "queue.visitor": "您已有 {waiting} 个请求在等待模型（来自其他标签页或脚本）；本演示每位访客同时最多 {most} 个，"

@@ -26,8 +26,8 @@ def chat(client, text, files=(), modality="image", history=None, settings=None):
     return updates, updates[-1]
 
 
-def test_only_chat_is_public(client):
-    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat"]
+def test_only_chat_and_preflight_are_public(client):
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat", "/preflight"]
 
 
 @pytest.mark.parametrize("modality", ["image", "multi-image", "video"])

@@ -13,6 +13,7 @@ import pytest
 from minicpm_demo.cancel import Cancelled
 from minicpm_demo.engine import Generated, Prepared, ReasoningText, run_request
 from minicpm_demo.engine.pipeline import BEFORE_THE_MODEL
+from minicpm_demo.engine.preflight import Calibration
 from minicpm_demo.settings import Settings
 
 MESSAGES = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
@@ -29,6 +30,7 @@ class ScriptedEngine:
         self.prepared: list[Prepared] = []
         self.generate_calls = 0
         self.closed = False
+        self.calibration = Calibration()
 
     def ready_model(self):
         return "scripted"

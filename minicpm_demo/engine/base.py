@@ -48,6 +48,7 @@ class Prepared:
     visual_tokens: int | None = None
     media: tuple[MediaGiven, ...] = ()
     notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
+    slices: tuple[int, ...] = ()  # per image: the slices the processor cut besides its whole view
 
     def release(self) -> None:
         self.inputs = None
@@ -78,9 +79,19 @@ class Engine(Protocol):
     def unsupported_settings(self) -> dict[str, str]:
         """Settings this engine cannot apply, each with the reason (the page greys them out)."""
 
-    def prepare(self, messages: list[dict[str, Any]], settings: Settings, cancelled: Callable[[], bool]) -> Prepared:
+    calibration: Any  # preflight.Calibration: the time to a first token here, measured or estimated
+
+    def prepare(self, messages: list[dict[str, Any]], settings: Settings, cancelled: Callable[[], bool],
+                within_limits: bool = True) -> Prepared:
         """Read the media of the model-card ``messages`` and build the model's inputs; nothing runs the model.
-        Raises ``cancel.Cancelled`` when ``cancelled()`` turns true while media is read."""
+        Raises ``cancel.Cancelled`` when ``cancelled()`` turns true while media is read; with ``within_limits``,
+        a limit error for a prompt past the request limits."""
+
+    def gpu_seconds(self, prepared: Prepared) -> int | None:
+        """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies (else None)."""
+
+    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[str]:
+        """Why ``prepared`` would be refused or fail on this engine; empty when it fits."""
 
     def generate(self, prepared: Prepared, stop: threading.Event) -> Iterator[str | Generated]:
         """Stream the reply's text pieces, then (when known) ``Generated``; end soon after ``stop`` is set.

@@ -15,6 +15,7 @@ from minicpm_demo.engine import compiled, zero_gpu
 from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Prepared
 from minicpm_demo.engine.generate import generate_pieces
 from minicpm_demo.engine.intake import Intake
+from minicpm_demo.engine.preflight import Calibration, slices_per_image
 from minicpm_demo.media import MediaLimits, load_readers
 from minicpm_demo.phrases import Phrase
 from minicpm_demo.settings import RequestLimits, Settings
@@ -38,6 +39,9 @@ class LocalEngine:
         self._load_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._control_token_pattern = None
+        self.calibration = Calibration()  # the time to a first token, for estimates before a request is sent
+        # what one ZeroGPU call may take (None: no cap on this machine; tests set one to simulate a Space)
+        self.gpu_seconds_cap = zero_gpu.gpu_seconds_cap() if zero_gpu.ON_ZERO_GPU else None
 
     # ---- loading -------------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -66,6 +70,7 @@ class LocalEngine:
                 if loaded.compile_error:
                     log.warning("--compile: decoding stays eager: %s", loaded.compile_error)
             self.request_limits = self.request_limits.for_device(loaded.device)
+            self.calibration.set_prior(loaded.device, sum(p.numel() for p in loaded.model.parameters()))
             self._loaded = loaded
         except loader.LoaderError as error:
             self._error = str(error)
@@ -122,8 +127,9 @@ class LocalEngine:
 
     # ---- one request ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict[str, Any]], settings: Settings,
-                cancelled: Callable[[], bool] = never) -> Prepared:
-        """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call.
+                cancelled: Callable[[], bool] = never, within_limits: bool = True) -> Prepared:
+        """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call; the prompt is
+        refused past the request limits unless ``within_limits`` is false (a preflight, which reports it).
 
         Raises ``Cancelled`` when ``cancelled()`` turns true while the media is read."""
         import torch  # imported by the loader by now; not at module level, so the page is served before it
@@ -157,8 +163,10 @@ class LocalEngine:
         inputs = processor.apply_chat_template(resolved,
                                                **template_kwargs | {"processor_kwargs": dict(processor_kwargs)})
         ids = inputs["input_ids"]
-        self.request_limits.check_prompt_tokens(int(ids.shape[1]))  # before the model reads a word of it
+        if within_limits:
+            self.request_limits.check_prompt_tokens(int(ids.shape[1]))  # before the model reads a word of it
         config = loaded.model.config
+        tokenizer = processor.tokenizer
         return Prepared(
             inputs=inputs,
             calls={"apply_chat_template": template_kwargs, "generate": settings.to_generate_kwargs()},
@@ -166,7 +174,29 @@ class LocalEngine:
             visual_tokens=int(((ids == config.image_token_id) | (ids == config.video_token_id)).sum()),
             media=tuple(intake.media),
             notes=tuple(intake.notes),
+            slices=tuple(slices_per_image(ids[0].tolist(), tokenizer.convert_tokens_to_ids("<image>"),
+                                          tokenizer.convert_tokens_to_ids("<slice>"), config.image_token_id)),
         )
+
+    def gpu_seconds(self, prepared: Prepared) -> int | None:
+        """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies."""
+        if self.gpu_seconds_cap is None:
+            return None
+        return zero_gpu.estimate_gpu_seconds(self.spec, prepared.inputs, prepared.calls["generate"])
+
+    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[Phrase]:
+        """Why ``prepared`` would be refused, or fail, here: the prompt's bound, the model's context, GPU time."""
+        problems = []
+        tokens, most = prepared.prompt_tokens, self.request_limits.max_prompt_tokens
+        if most and tokens > most:
+            problems.append(Phrase("budget.tokens", tokens=tokens, most=most))
+        reply = int(prepared.calls["generate"].get("max_new_tokens", 0))
+        context = getattr(self.ready_model().model.config.get_text_config(), "max_position_embeddings", None)
+        if context and tokens + reply > context:
+            problems.append(Phrase("budget.context", tokens=tokens, reply=reply, context=context))
+        if gpu_seconds is not None and gpu_seconds > self.gpu_seconds_cap:
+            problems.append(Phrase("budget.gpu", seconds=gpu_seconds, cap=self.gpu_seconds_cap))
+        return problems
 
     def _control_tokens(self, tokenizer):
         """Every added token of this checkpoint's tokenizer (a fine-tune may add its own)."""

@@ -33,6 +33,8 @@ class ReplyStats:
     total_s: float
     stopped: bool = False
     notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
+    frames: tuple[dict[str, float], ...] = ()  # each video frame given, {"t": seconds}
+    slices: tuple[int, ...] = ()  # per image: the slices cut besides its whole view
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +62,7 @@ def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settin
         yield Delta(stats=stopped_before_the_model(started))
         return
     reply = _Reply(started, ReasoningSplitter(settings.enable_thinking))
+    prepared_at = time.perf_counter()
     pieces = engine.generate(prepared, stop)
     try:
         for piece in pieces:
@@ -72,7 +75,10 @@ def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settin
         delta = reply.flush()
         if delta is not None:
             yield delta
-        yield Delta(stats=reply.stats(prepared, stopped=stop.is_set()))
+        stats = reply.stats(prepared, stopped=stop.is_set())
+        if reply.first_piece_at is not None and prepared.prompt_tokens:  # what the next estimate learns from
+            engine.calibration.observe(prepared.prompt_tokens, reply.first_piece_at - prepared_at)
+        yield Delta(stats=stats)
     finally:
         pieces.close()
         prepared.release()
@@ -129,6 +135,8 @@ class _Reply:
             total_s=finished - self.started,
             stopped=stopped,
             notes=prepared.notes,
+            frames=tuple({"t": round(t, 3)} for media in prepared.media for t in media.frames_s),
+            slices=prepared.slices,
         )
 
 

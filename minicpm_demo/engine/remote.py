@@ -20,6 +20,7 @@ from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Pr
 from minicpm_demo.engine.data_urls import data_url, frame_url, image_url
 from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.pipeline import STOP_POLL_S
+from minicpm_demo.engine.preflight import Calibration
 from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
 from minicpm_demo.media import MediaLimits, detect_kind
 from minicpm_demo.settings import MODALITIES, RequestLimits, Settings
@@ -67,6 +68,7 @@ class RemoteEngine:
         self._connected = False
         self._lock = threading.Lock()
         self._video_sampler = None
+        self.calibration = Calibration()  # stays without an estimate: the server counts the prompt, not this app
 
     # ---- connecting ----------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -107,6 +109,12 @@ class RemoteEngine:
     def profile(self) -> ServerProfile:
         return self._profile or PROFILES["openai"]
 
+    def gpu_seconds(self, prepared: Prepared) -> int | None:
+        return None  # the server's own GPU
+
+    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[str]:
+        return []  # only the server knows its limits, and says so when it refuses
+
     def unsupported_settings(self) -> dict[str, str]:
         return dict(self.profile.unsupported)
 
@@ -134,8 +142,9 @@ class RemoteEngine:
 
     # ---- one request ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict[str, Any]], settings: Settings,
-                cancelled: Callable[[], bool] = never) -> Prepared:
-        """The chat-completions request body for ``messages``, with notes on what could not be sent as asked.
+                cancelled: Callable[[], bool] = never, within_limits: bool = True) -> Prepared:
+        """The chat-completions request body for ``messages``, with notes on what could not be sent as asked
+        (the server counts the tokens, and holds the request to its own limits).
         Raises ``Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         profile = self.profile
         intake = Intake.for_messages(messages, self.limits, cancelled)

@@ -16,6 +16,7 @@ from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
+from minicpm_demo.ui.budget import BudgetLine
 from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.examples import examples_by_language
@@ -24,6 +25,7 @@ from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, bus
 from minicpm_demo.ui.history import chats_menu
 from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.pacing import QueuePacer
+from minicpm_demo.ui.preflight_api import add_preflight_endpoint
 from minicpm_demo.ui.render import LATEX_DELIMITERS, question_at, to_chatbot
 from minicpm_demo.ui.status import status_html
 
@@ -200,6 +202,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
                                file_types=None, file_count=spec.file_count, submit_btn=False,
                                elem_id=f"input_{key}")
+    budget = BudgetLine(engine, spec.modality, names, key)  # what the question will cost, before Send
     # One line of five buttons; on a phone two lines (send/stop, then the rest), not five.
     with gr.Row():
         with gr.Column(scale=2, min_width=160), gr.Row():
@@ -214,6 +217,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):
         controls = [setting_control(name, getattr(defaults, name), f"setting_{name}_{key}", unsupported)
                     for name in names]
+    budget.wire(box, session, thinking, controls)
     example_sets, example_columns, examples_in = examples_by_language(key, spec.examples, box)
     reopen, saved, cleared = chats_menu(key, session, chatbot)
 
@@ -288,6 +292,7 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
                 demo.load(*load, api_visibility="private", show_progress="hidden")
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
+        add_preflight_endpoint(engine)
     demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)
     pacer.settle()
     return demo

@@ -12,12 +12,15 @@ PAGE_CSS = """
 #model_status .error { color: #b91c1c; }
 #model_status .warning { color: #b45309; }
 #header h1 { margin-bottom: 0; }
+.budget { font-size: .8em; }
+.budget.fits { color: var(--body-text-color-subdued); }
+.budget.over { color: #b91c1c; }
 .unshown-file { font-size: .75em; word-break: break-all; padding: 2px; }
 #header p { margin-top: .2em; }
 /* The chat takes the window's height less what is around it, so that the input box, Send and Stop stay in view
    without scrolling, an attachment's thumbnail included (a laptop's 800 pixels, a phone's 844). */
-[id^="chatbot_"] { height: max(240px, calc(100dvh - 430px)) !important; }
-@media (max-width: 640px) { [id^="chatbot_"] { height: max(240px, calc(100dvh - 480px)) !important; } }
+[id^="chatbot_"] { height: max(240px, calc(100dvh - 480px)) !important; }
+@media (max-width: 640px) { [id^="chatbot_"] { height: max(240px, calc(100dvh - 530px)) !important; } }
 """
 
 # What each tab's file picker offers (its own files first; "All files" stays one click away in the dialog). The

@@ -1,0 +1,54 @@
+"""The budget under the input box, in headless Chromium: what a question will cost shows before Send, follows the
+settings, and "Fit it" steps a request that would be refused down until it fits (the app fixture's tiny model)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from helpers import ARTIFACTS, require_chromium
+
+require_chromium()
+from playwright.sync_api import expect  # noqa: E402
+
+
+def prompt_tokens(page) -> int:
+    return int(re.search(r"(\d+) prompt tokens", page.locator("#budget_image").inner_text()).group(1))
+
+
+def visual_tokens(page) -> int:
+    return int(re.search(r"(\d+) visual tokens", page.locator("#budget_image").inner_text()).group(1))
+
+
+def test_the_budget_shows_before_send_and_fit_it_makes_a_request_fit(browser, app, red_image, monkeypatch):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page.locator("#input_image input[type=file]").set_input_files(str(red_image))
+    budget = page.locator("#budget_image")
+    expect(budget).to_contain_text("visual tokens", timeout=30_000)
+    expect(budget).to_contain_text("first token in about")
+    low = visual_tokens(page)
+    page.locator("#advanced_image").get_by_text("Advanced settings").click()
+    page.locator("#setting_downsample_mode_image").get_by_text("4x", exact=True).click()
+    expect(budget).not_to_contain_text(f"{low} visual tokens", timeout=30_000)
+    assert 3.5 < visual_tokens(page) / low <= 4.5, "4x: about four times the visual tokens of 16x"
+    expect(page.locator("#chatbot_image .user")).to_have_count(0)  # nothing was sent
+
+    # a bound between the two: at 4x the request would be refused
+    engine = app["engine"]
+    bound = replace(engine.request_limits, max_prompt_tokens=prompt_tokens(page) - 1)
+    monkeypatch.setattr(engine, "request_limits", bound)
+    page.locator("#setting_max_slice_nums_image input[type=number]").fill("9")
+    page.locator("#setting_max_slice_nums_image input[type=number]").press("Enter")
+    expect(budget).to_contain_text("this demo takes up to", timeout=30_000)
+    expect(budget).to_contain_text("Try: 16x instead of 4x.")
+    budget.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "page-budget-over.png"))
+    page.locator("#fit_image").click()
+    expect(page.locator("#setting_downsample_mode_image input[value='16x']")).to_be_checked(timeout=30_000)
+    expect(budget).to_contain_text(f"{low} visual tokens", timeout=30_000)
+    expect(budget).not_to_contain_text("Try:")
+    expect(page.locator("#fit_image")).to_be_hidden()
+    page.close()
