@@ -52,3 +52,29 @@ def test_the_budget_shows_before_send_and_fit_it_makes_a_request_fit(browser, ap
     expect(budget).not_to_contain_text("Try:")
     expect(page.locator("#fit_image")).to_be_hidden()
     page.close()
+
+
+def test_a_reply_can_be_copied_as_python(browser, app, red_image):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["clipboard-read",
+                                                                                         "clipboard-write"])
+    page = context.new_page()
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page.locator("#input_image textarea").fill("What colour is it?")
+    page.locator("#input_image input[type=file]").set_input_files(str(red_image))
+    page.locator("#advanced_image").get_by_text("Advanced settings").click()
+    page.locator("#setting_downsample_mode_image").get_by_text("4x", exact=True).click()
+    page.locator("#send_image").click()
+    chatbot = page.locator("#chatbot_image")
+    python = chatbot.get_by_text("This reply as Python")
+    expect(python).to_be_visible(timeout=120_000)
+    python.click()  # collapsed until asked for
+    code = chatbot.locator("pre code").last
+    expect(code).to_contain_text("apply_chat_template")
+    code.hover()
+    chatbot.locator(".copy_code_button").last.click()  # the code block's own copy button
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "'downsample_mode': '4x'" in copied and "'max_new_tokens': " in copied, copied[:500]
+    assert "model.generate(" in copied and "red.png" in copied
+    page.screenshot(path=str(ARTIFACTS / "page-python.png"))
+    context.close()

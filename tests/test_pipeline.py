@@ -32,6 +32,9 @@ class ScriptedEngine:
         self.closed = False
         self.calibration = Calibration()
 
+    def reproduction(self, messages, prepared):
+        return None
+
     def ready_model(self):
         return "scripted"
 

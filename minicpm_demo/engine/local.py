@@ -16,6 +16,7 @@ from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Pr
 from minicpm_demo.engine.generate import generate_pieces
 from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.preflight import Calibration, slices_per_image
+from minicpm_demo.engine.reproduce import transformers_script
 from minicpm_demo.media import MediaLimits, load_readers
 from minicpm_demo.phrases import Phrase
 from minicpm_demo.settings import RequestLimits, Settings
@@ -177,6 +178,12 @@ class LocalEngine:
             slices=tuple(slices_per_image(ids[0].tolist(), tokenizer.convert_tokens_to_ids("<image>"),
                                           tokenizer.convert_tokens_to_ids("<slice>"), config.image_token_id)),
         )
+
+    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> str:
+        """A transformers script that gives the reply to ``prepared`` again."""
+        loaded = self.ready_model()
+        return transformers_script(self.spec.model_id, self.spec.revision, str(loaded.model.dtype), loaded.device,
+                                   messages, prepared.calls)
 
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -35,6 +35,7 @@ class ReplyStats:
     notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
     frames: tuple[dict[str, float], ...] = ()  # each video frame given, {"t": seconds}
     slices: tuple[int, ...] = ()  # per image: the slices cut besides its whole view
+    python: str | None = None  # a script that gives this reply again (engine/reproduce.py), where one can
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,7 +76,7 @@ def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settin
         delta = reply.flush()
         if delta is not None:
             yield delta
-        stats = reply.stats(prepared, stopped=stop.is_set())
+        stats = replace(reply.stats(prepared, stopped=stop.is_set()), python=engine.reproduction(messages, prepared))
         if reply.first_piece_at is not None and prepared.prompt_tokens:  # what the next estimate learns from
             engine.calibration.observe(prepared.prompt_tokens, reply.first_piece_at - prepared_at)
         yield Delta(stats=stats)

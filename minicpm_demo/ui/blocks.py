@@ -231,8 +231,8 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
 
     def answered(event) -> None:  # a turn made ready by ``event`` is answered, then Send and Stop go idle
         # saved before Send comes back: a reload once Send is back finds the whole chat
-        saved(event.success(tab.respond, [session, thinking, *controls], [session, chatbot, box],
-                            **model_slot)).then(idle_buttons, None, [send, stop], **private)
+        budget.after(saved(event.success(tab.respond, [session, thinking, *controls], [session, chatbot, box],
+                                         **model_slot)).then(idle_buttons, None, [send, stop], **private))
 
     # A click on an example sends it, as a person who clicks one expects.
     for trigger in (box.submit, send.click, *(examples.load_input_event.then for examples in example_sets)):

@@ -19,6 +19,8 @@ from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.i18n import say, t
 from minicpm_demo.ui.preflight_api import CONCURRENCY_ID
 
+QUIET = {"api_visibility": "private", "show_progress": "hidden", "trigger_mode": "always_last",
+         "concurrency_id": CONCURRENCY_ID, "concurrency_limit": 1}
 MOST_FIT_STEPS = 8  # 4x→16x, slices halved from 36, no stacking, frames halved from 256: fewer in practice
 
 
@@ -38,7 +40,7 @@ def budget_html(found: Preflight, lang: str) -> str:
         parts.append(say("budget.gpu", lang, s=found.gpu_seconds))
     line = html.escape(" · ".join(parts))
     if found.fits:
-        return f'<span class="budget fits">{line}</span>'
+        return f'<span class="budget fits" title="{line}">{line}</span>'
     return (f'<span class="budget over">{line}</span><br>'
             f'<span class="budget over">{html.escape(str(said_in(found.advice, lang)))}</span>')
 
@@ -101,9 +103,11 @@ class BudgetLine:
                 *(chosen[name] for name in self.setting_names))
 
     def wire(self, box, session, thinking, controls) -> None:
-        inputs = [box, session, thinking, *controls]
-        quiet = {"api_visibility": "private", "show_progress": "hidden", "trigger_mode": "always_last",
-                 "concurrency_id": CONCURRENCY_ID, "concurrency_limit": 1}
+        self.inputs = [box, session, thinking, *controls]
         for trigger in (box.change, thinking.change, *(control.change for control in controls)):
-            trigger(self.show, inputs, [self.line, self.fit], **quiet)
-        self.fit.click(self.fit_it, inputs, [self.line, self.fit, *controls], **quiet)
+            trigger(self.show, self.inputs, [self.line, self.fit], **QUIET)
+        self.fit.click(self.fit_it, self.inputs, [self.line, self.fit, *controls], **QUIET)
+
+    def after(self, event) -> None:
+        """Measured again once ``event`` (a reply) ends: the box changed while it ran, and the chat grew."""
+        event.then(self.show, self.inputs, [self.line, self.fit], **QUIET)

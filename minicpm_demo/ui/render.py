@@ -56,6 +56,9 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str) -> list[dict[str
     stats = format_stats(turn.stats, lang)
     if stats:
         answer = f"{answer}\n\n{stats}"
+    if turn.stats and turn.stats.get("python"):  # collapsed in the reply; the code block has its own copy button
+        answer += (f"\n\n<details><summary>{say('python', lang)}</summary>\n\n```python\n{turn.stats['python']}```"
+                   "\n\n</details>")
     if answer or not messages:
         messages.append({"role": "assistant", "content": answer or "…"})
     return messages

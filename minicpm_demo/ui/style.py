@@ -13,14 +13,17 @@ PAGE_CSS = """
 #model_status .warning { color: #b45309; }
 #header h1 { margin-bottom: 0; }
 .budget { font-size: .8em; }
-.budget.fits { color: var(--body-text-color-subdued); }
+/* One line, however narrow the window (the whole text in its tooltip), so that Send and Stop stay in view. */
+.budget.fits { color: var(--body-text-color-subdued); display: block; white-space: nowrap; overflow: hidden;
+               text-overflow: ellipsis; }
+[id^="budget_row_"]:not(:has(.budget)) { display: none; }
 .budget.over { color: #b91c1c; }
 .unshown-file { font-size: .75em; word-break: break-all; padding: 2px; }
 #header p { margin-top: .2em; }
 /* The chat takes the window's height less what is around it, so that the input box, Send and Stop stay in view
    without scrolling, an attachment's thumbnail included (a laptop's 800 pixels, a phone's 844). */
 [id^="chatbot_"] { height: max(240px, calc(100dvh - 480px)) !important; }
-@media (max-width: 640px) { [id^="chatbot_"] { height: max(240px, calc(100dvh - 530px)) !important; } }
+@media (max-width: 640px) { [id^="chatbot_"] { height: max(240px, calc(100dvh - 550px)) !important; } }
 """
 
 # What each tab's file picker offers (its own files first; "All files" stays one click away in the dialog). The

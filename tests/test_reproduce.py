@@ -1,0 +1,40 @@
+"""Copy as Python: the script in a reply's stats gives the same reply outside the demo, in a fresh process."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from gradio_client import Client, handle_file
+
+
+@pytest.mark.parametrize("settings", [{"downsample_mode": "16x"}, {"downsample_mode": "4x", "max_slice_nums": 4}])
+def test_the_script_prints_the_reply_the_app_gave(app, three_images, tmp_path, settings):
+    client = Client(app["url"], analytics_enabled=False, verbose=False)
+    settings = {"do_sample": False, "max_new_tokens": 12, **settings}
+    images = three_images[:2]
+    last = client.predict("Compare them.", [handle_file(str(path)) for path in images], "multi-image", None,
+                          settings, api_name="/chat")
+    script = last["stats"]["python"]
+    for name, value in settings.items():
+        assert f"{name!r}: {value!r}" in script, name  # the settings' kwargs, as the app passed them
+    for path in images:
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "reply.py").write_text(script)
+    ran = subprocess.run([sys.executable, "reply.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.rstrip("\n") == last["answer"]
+
+
+def test_a_video_reply_is_reproduced_too(app, short_video, tmp_path):
+    """The script lets the processor sample the frames itself: by the rule the app sampled them with."""
+    client = Client(app["url"], analytics_enabled=False, verbose=False)
+    last = client.predict("What happens?", [handle_file(str(short_video))], "video", None,
+                          {"do_sample": False, "max_new_tokens": 12, "stack_frames": 2}, api_name="/chat")
+    shutil.copy(short_video, tmp_path / short_video.name)
+    (tmp_path / "reply.py").write_text(last["stats"]["python"])
+    ran = subprocess.run([sys.executable, "reply.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.rstrip("\n") == last["answer"]
