@@ -32,6 +32,7 @@ LAYERS = {
     "text": set(),
     "cancel": set(),
     "phrases": set(),  # what the demo says to people, in each language: the bottom
+    "grounding": set(),  # boxes in a reply's text
 }
 
 HISTORY = re.compile(r"\b(no longer|used to|the former|instead of the old|formerly|previously)\b", re.IGNORECASE)

@@ -6,8 +6,10 @@ from typing import Any
 
 from minicpm_demo.chat import GONE, Conversation, Turn
 from minicpm_demo.engine.pipeline import BEFORE_THE_MODEL
+from minicpm_demo.grounding import find_boxes, readable
 from minicpm_demo.phrases import said_in
 from minicpm_demo.text import dollar_math_to_parens, normalize_response_text
+from minicpm_demo.ui.boxes import boxed_picture
 from minicpm_demo.ui.i18n import say
 
 STOPPED_MARK = "⏹ stopped"  # in English; say("stopped", lang) in the page's language
@@ -40,7 +42,7 @@ def format_stats(stats: dict[str, Any] | None, lang: str = "en") -> str:
     return "<sub>" + " · ".join(parts + notes) + "</sub>"
 
 
-def _assistant_messages(turn: Turn, streaming: bool, lang: str) -> list[dict[str, Any]]:
+def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | None = None) -> list[dict[str, Any]]:
     if streaming and not turn.reasoning and not turn.reply:  # one placeholder until the first text
         return [{"role": "assistant", "content": "",
                  "metadata": {"title": say("preparing", lang), "status": "pending"}}]
@@ -49,7 +51,8 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str) -> list[dict[str
         still_thinking = streaming and not turn.reply
         messages.append({"role": "assistant", "content": _display_text(turn.reasoning), "metadata": {
             "title": say("reasoning", lang), "status": "pending" if still_thinking else "done"}})
-    answer = _display_text(turn.reply or "")
+    boxes = [] if streaming else find_boxes(turn.reply or "")
+    answer = _display_text(readable(turn.reply or "") if boxes else turn.reply or "")
     if turn.stopped:
         mark = say("stopped", lang)
         answer = f"{answer}\n\n*{mark}*" if answer else f"*{mark}*"
@@ -61,6 +64,9 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str) -> list[dict[str
                    "\n\n</details>")
     if answer or not messages:
         messages.append({"role": "assistant", "content": answer or "…"})
+    drawn = boxed_picture(picture, boxes) if boxes and picture else None
+    if drawn:  # the boxes on the picture the question was about, numbered as in the text
+        messages.append({"role": "assistant", "content": {"path": drawn}})
     return messages
 
 
@@ -82,8 +88,10 @@ def question_at(conversation: Conversation, index: int) -> int | None:
 def _layout(conversation: Conversation, streaming: bool, lang: str) -> list[tuple[int, bool, dict[str, Any]]]:
     """Each message shown, with the number of the turn it belongs to and whether it is that turn's question."""
     messages: list[tuple[int, bool, dict[str, Any]]] = []
+    picture = None  # the latest image asked about: where a reply's boxes are drawn
     for index, turn in enumerate(conversation.turns):
         for attachment in turn.attachments:
+            picture = attachment.path if attachment.kind == "image" else picture
             if attachment.kind == GONE:  # a chat read back whose file the server has swept: said, not shown broken
                 gone = say("gone", lang)
                 messages.append((index, False, {"role": "user", "content": f"*{attachment.path}: {gone}*"}))
@@ -93,6 +101,6 @@ def _layout(conversation: Conversation, streaming: bool, lang: str) -> list[tupl
             messages.append((index, True, {"role": "user", "content": dollar_math_to_parens(turn.text)}))
         is_last = index == len(conversation.turns) - 1
         if turn.reply is not None or (is_last and streaming):
-            replies = _assistant_messages(turn, streaming and is_last, lang)
+            replies = _assistant_messages(turn, streaming and is_last, lang, picture)
             messages.extend((index, False, message) for message in replies)
     return messages
