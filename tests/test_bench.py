@@ -71,3 +71,9 @@ def test_abuse_bench_replays_every_case_and_prints_its_table(tiny_checkpoint, tm
     got = dict(zip(cases, (row[1] for row in cells)))
     assert got["a question of 20,000 CJK characters"].startswith("refused: This request is"), got
     assert all(row[6].startswith("yes") for row in cells[:-1]), "the next request is answered after every case"
+
+
+def test_preflight_bench_compares_a_preflight_with_sampling_once(tiny_checkpoint, tmp_path):
+    out = run_bench("bench/preflight.py", "--model", str(tiny_checkpoint), "--seconds", "2", "--repeats", "1",
+                    "--cache-dir", str(tmp_path))
+    assert "| video (2 s, 1280×720) |" in out and "| photo (1344×1008) |" in out and "×" in out
