@@ -51,7 +51,9 @@ def launch_kwargs(config: AppConfig, demo=None) -> dict:
     ``/chat`` beyond a session's or visitor's share of the queue are refused as they join."""
     from starlette.middleware import Middleware
 
+    from minicpm_demo.seen import ROOT as SEEN_ROOT
     from minicpm_demo.ui.blocks import MODEL_CONCURRENCY_ID, PICKERS
+    from minicpm_demo.ui.boxes import FOLDER as BOXES_FOLDER
     from minicpm_demo.ui.fairness import chat_admission
     from minicpm_demo.ui.http_guard import HttpLimits, RequestGuard
     from minicpm_demo.ui.i18n import I18N
@@ -65,7 +67,8 @@ def launch_kwargs(config: AppConfig, demo=None) -> dict:
                              upload_bytes_per_hour=config.upload_mb_per_hour * 1024 * 1024,
                              login_failures=config.login_failures, forwarded_for=config.forwarded_for)
     return {"server_name": config.host, "server_port": config.port, "max_file_size": f"{largest_upload_mb}mb",
-            "i18n": I18N, "css": PAGE_CSS, "js": page_js(PICKERS), "allowed_paths": [str(ASSETS)],
+            "i18n": I18N, "css": PAGE_CSS, "js": page_js(PICKERS),
+            "allowed_paths": [str(ASSETS), SEEN_ROOT, BOXES_FOLDER],  # examples; what the model saw; drawn boxes
             "show_error": True, "share": config.share,
             "root_path": config.root_path, "auth": credentials or None,
             "auth_message": "This MiniCPM-V 4.6 demo is shared with a team: sign in with the name and password "

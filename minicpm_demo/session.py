@@ -8,11 +8,12 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from minicpm_demo.chat import Conversation
 from minicpm_demo.engine import Engine, run_request
+from minicpm_demo.seen import forget
 from minicpm_demo.settings import Settings
 
 # Streamed updates are sent at most this often (the first as soon as there is text), so a fast model does not
@@ -33,6 +34,7 @@ class ChatSession:
         self.stop_event = threading.Event()
         self.language = language  # of the browser that asked last: for what the server says to it
         self._answering = False
+        self.seen_folder: str | None = None  # where the pictures of what the model saw are kept (seen.py)
 
     def new_request(self) -> threading.Event:
         """A fresh Stop switch for the next reply (a Stop pressed while it waits in the queue still counts)."""
@@ -60,6 +62,8 @@ class ChatSession:
         self.stop_event.set()
         self.stop_event = threading.Event()
         self._answering = False
+        forget(self.seen_folder)
+        self.seen_folder = None
         self.conversation = conversation
 
     def superseded(self, stop_event: threading.Event) -> bool:
@@ -71,7 +75,8 @@ class ChatSession:
 
 
 def stream_reply(engine: Engine, conversation: Conversation, settings: Settings, stop_event: threading.Event,
-                 interval_s: float = UPDATE_INTERVAL_S, heartbeat_s: float = HEARTBEAT_S) -> Iterator[Conversation]:
+                 interval_s: float = UPDATE_INTERVAL_S, heartbeat_s: float = HEARTBEAT_S,
+                 keep_seen: Callable[[tuple], list[dict]] | None = None) -> Iterator[Conversation]:
     """Answer the pending last turn of ``conversation``; yields it with the reply so far, last with stats.
 
     The reply is produced on a worker thread. The pending conversation is yielded first, and while nothing new
@@ -95,8 +100,10 @@ def stream_reply(engine: Engine, conversation: Conversation, settings: Settings,
             answer += delta.answer
             reasoning += delta.reasoning
             if delta.stats is not None:
-                yield conversation.answer(answer, reasoning, stopped=delta.stats.stopped,
-                                          stats=delta.stats.to_dict())
+                stats = delta.stats.to_dict()
+                if keep_seen is not None and delta.seen:  # the page's filmstrip; /chat has frames and slices
+                    stats["seen"] = keep_seen(delta.seen)
+                yield conversation.answer(answer, reasoning, stopped=delta.stats.stopped, stats=stats)
                 return
             now = time.monotonic()
             if now - last_sent >= interval_s:

@@ -351,7 +351,7 @@ def test_stop_button_keeps_the_partial_reply_marked_as_stopped(image_tab, red_im
     # the updates that show something (the others leave the page as it is while nothing is new)
     for index, (session, shown, _) in enumerate(update for update in stream if update[1] != gr.skip()):
         if index == 2:
-            tab.stop(session)
+            session.stop()
     turn = session.conversation.turns[-1]
     # the third update comes ~0.4 s in: far short of 4000 tokens at any speed this machine decodes the tiny model
     assert turn.stopped and turn.reply and turn.stats["generated_tokens"] < 1000
@@ -389,7 +389,7 @@ def test_a_question_sent_while_a_reply_streams_waits_until_it_ends(image_tab, re
     assert not session.conversation.pending and session.answering
     refused = tab.add_user_turn({"text": "Next?", "files": []}, session)
     assert refused[1:] == (gr.skip(),) * 4 and len(session.conversation.turns) == 1, "not sent: it would stop it"
-    tab.stop(session)
+    session.stop()
     list(stream)
     assert not session.answering and session.conversation.turns[-1].stats is not None
     session, shown, *_ = tab.add_user_turn({"text": "Next?", "files": []}, session)

@@ -21,7 +21,8 @@ LAYERS = {
     "__init__": set(),
     "ui": None,  # the top: anything
     "config": {"engine", "gptq", "loader", "media", "session", "settings", "cancel"},
-    "session": {"chat", "engine", "settings", "text", "media", "cancel", "phrases"},
+    "session": {"chat", "engine", "settings", "text", "media", "cancel", "phrases", "seen"},
+    "seen": set(),  # the pictures of what the model saw, on disk: beside the session
     "chat": set(),
     "saved": {"chat", "phrases"},  # chats read back from the browser: the session/chat layer
     "engine": {"loader", "media", "settings", "text", "cancel", "phrases"},

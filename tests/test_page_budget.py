@@ -78,3 +78,24 @@ def test_a_reply_can_be_copied_as_python(browser, app, red_image):
     assert "model.generate(" in copied and "red.png" in copied
     page.screenshot(path=str(ARTIFACTS / "page-python.png"))
     context.close()
+
+
+def test_the_filmstrip_shows_the_frames_the_model_got_with_their_times(browser, app, short_video):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page.get_by_role("tab", name="Video", exact=True).click()
+    page.locator("#input_video textarea").fill("What happens?")
+    page.locator("#input_video input[type=file]").set_input_files(str(short_video))
+    page.locator("#send_video").click()
+    reply = page.locator("#chatbot_video .bot").last
+    expect(reply).to_contain_text("tokens/s", timeout=120_000)
+    frames = int(re.search(r"clip\.mp4: (\d+) frames", reply.inner_text()).group(1))  # what the stats say
+    reply.get_by_text("What the model saw").click()
+    pictures = reply.locator("details img")
+    expect(pictures).to_have_count(frames)
+    assert all(pictures.nth(index).evaluate("image => image.naturalWidth") > 0 for index in range(frames))
+    times = [float(text.removesuffix(" s")) for text in reply.locator("details sub").all_inner_texts()]
+    assert len(times) == frames and times == sorted(times) and times[0] == 0.0 and times[-1] < 4
+    page.screenshot(path=str(ARTIFACTS / "page-filmstrip.png"))
+    page.close()

@@ -49,6 +49,7 @@ class Prepared:
     media: tuple[MediaGiven, ...] = ()
     notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
     slices: tuple[int, ...] = ()  # per image: the slices the processor cut besides its whole view
+    seen: tuple[tuple[float | None, Any], ...] = ()  # small pictures of what is given: (video seconds or None, picture)
 
     def release(self) -> None:
         self.inputs = None

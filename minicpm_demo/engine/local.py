@@ -18,6 +18,7 @@ from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.preflight import Calibration, slices_per_image
 from minicpm_demo.engine.reproduce import transformers_script
 from minicpm_demo.media import MediaLimits, load_readers
+from minicpm_demo.media.thumbnails import frame_thumbnails, sliced_view
 from minicpm_demo.phrases import Phrase
 from minicpm_demo.settings import RequestLimits, Settings
 from minicpm_demo.text import MINICPM_CONTROL_TOKENS, control_token_pattern
@@ -140,13 +141,19 @@ class LocalEngine:
         intake = Intake.for_messages(messages, self.limits, cancelled)
         video_metadata = []
 
+        seen: list[tuple[float | None, Any]] = []  # what the model is given, small: (seconds or None, picture)
+
         def model_item(item: dict[str, Any]) -> list[dict[str, Any]]:
             if item["type"] != "video":
-                return [{"type": "image", "image": intake.image(item["path"])}]
+                image = intake.image(item["path"])
+                seen.append((None, sliced_view(image, self._slice_grid(processor, image, settings))))
+                return [{"type": "image", "image": image}]
             sampled = intake.video(item["path"], partial(processor.video_processor.sample_frames,
                                                          max_num_frames=settings.max_num_frames,
                                                          stack_frames=settings.stack_frames))
             video_metadata.append(sampled.metadata)
+            times = [index / sampled.metadata.fps for index in sampled.metadata.frames_indices]
+            seen.extend(zip(times, frame_thumbnails(sampled.frames), strict=True))
             # A channels-first view: the processor takes it as it is, and would copy (N, H, W, 3) frames first.
             return [{"type": "video", "video": torch.from_numpy(sampled.frames).permute(0, 3, 1, 2)}]
 
@@ -177,7 +184,17 @@ class LocalEngine:
             notes=tuple(intake.notes),
             slices=tuple(slices_per_image(ids[0].tolist(), tokenizer.convert_tokens_to_ids("<image>"),
                                           tokenizer.convert_tokens_to_ids("<slice>"), config.image_token_id)),
+            seen=tuple(seen),
         )
+
+    @staticmethod
+    def _slice_grid(processor, image, settings: Settings) -> tuple[int, int] | None:
+        """The (rows, columns) the image processor cuts ``image`` into at these settings (None: not sliced)."""
+        images = processor.image_processor
+        if not getattr(images, "slice_mode", True) or not hasattr(images, "get_sliced_grid"):
+            return None
+        grid = images.get_sliced_grid((image.height, image.width), settings.max_slice_nums, images.scale_resolution)
+        return tuple(grid) if grid else None
 
     def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> str:
         """A transformers script that gives the reply to ``prepared`` again."""

@@ -48,6 +48,7 @@ class Delta:
     answer: str = ""
     reasoning: str = ""
     stats: ReplyStats | None = None
+    seen: tuple = ()  # with the stats: Prepared.seen, the small pictures of what the model was given
 
 
 def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settings,
@@ -79,7 +80,7 @@ def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settin
         stats = replace(reply.stats(prepared, stopped=stop.is_set()), python=engine.reproduction(messages, prepared))
         if reply.first_piece_at is not None and prepared.prompt_tokens:  # what the next estimate learns from
             engine.calibration.observe(prepared.prompt_tokens, reply.first_piece_at - prepared_at)
-        yield Delta(stats=stats)
+        yield Delta(stats=stats, seen=prepared.seen)
     finally:
         pieces.close()
         prepared.release()

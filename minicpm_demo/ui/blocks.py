@@ -13,6 +13,7 @@ import gradio as gr
 from minicpm_demo.chat import Attachment, Conversation
 from minicpm_demo.media import MediaError
 from minicpm_demo.phrases import error_in, said_in
+from minicpm_demo.seen import SeenPictures
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
@@ -53,8 +54,10 @@ class ChatTab:
     """Event handlers of one tab; everything per user lives in the ``ChatSession`` state, never here."""
 
     def __init__(self, engine, spec: TabSpec, setting_names: list[str], pacer: QueuePacer,
-                 update_interval_s: float = UPDATE_INTERVAL_S, refusal: Refusal = lambda request: None):
+                 update_interval_s: float = UPDATE_INTERVAL_S, refusal: Refusal = lambda request: None,
+                 seen: SeenPictures | None = None):
         self.refusal = refusal
+        self.seen = seen  # where the pictures of what the model saw are kept, for the reply's filmstrip
         self.engine = engine
         self.spec = spec
         self.setting_names = setting_names
@@ -111,8 +114,9 @@ class ChatTab:
     def _answer(self, session: ChatSession, before: Conversation, stop_event, thinking: bool, values: tuple):
         try:
             settings = self.settings(thinking, values)
+            keep_seen = None if self.seen is None else (lambda seen: self.seen.keep(session, seen))
             replies = self.pacer.paced(stream_reply(self.engine, before, settings, stop_event,
-                                                    self.update_interval_s))
+                                                    self.update_interval_s, keep_seen=keep_seen))
             shown = None
             with closing(replies):  # a page that goes away closes this handler, and the reply with it
                 for conversation in replies:
@@ -144,10 +148,6 @@ class ChatTab:
             box = gr.MultimodalTextbox(value=as_input(question, refused_file))
             notice(message, session.language)
             yield session, to_chatbot(session.conversation, lang=session.language), box
-
-    @staticmethod
-    def stop(session: ChatSession) -> None:
-        session.stop()
 
     @staticmethod
     def prepare_regenerate(session: ChatSession, request: gr.Request | None = None):
@@ -190,11 +190,11 @@ class ChatTab:
 
 
 def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, update_interval_s: float,
-               refusal: Refusal) -> tuple:
+               refusal: Refusal, seen: SeenPictures) -> tuple:
     defaults = Settings.for_modality(spec.modality)
     names = [f.name for f in fields(Settings) if f.name != "enable_thinking"
              and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
-    tab = ChatTab(engine, spec, names, pacer, update_interval_s, refusal)
+    tab = ChatTab(engine, spec, names, pacer, update_interval_s, refusal, seen)
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
@@ -238,7 +238,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     for trigger in (box.submit, send.click, *(examples.load_input_event.then for examples in example_sets)):
         answered(trigger(tab.add_user_turn, [box, session], turn_outputs, **private))
     # Not queued: a queue full of other visitors' requests must not keep anyone from stopping their own reply.
-    stop.click(tab.stop, [session], None, queue=False, api_visibility="private")
+    stop.click(ChatSession.stop, [session], None, queue=False, api_visibility="private")
     answered(regenerate.click(tab.prepare_regenerate, [session], turn_outputs, **private))
     # An earlier question edited in place is asked again from there (the turns after it are dropped).
     answered(chatbot.edit(tab.edit, [session], turn_outputs, **private))
@@ -266,6 +266,7 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
     assert [tab.modality for tab in tabs] == list(MODALITIES)
     demo = gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600))
     pacer = QueuePacer(demo)
+    seen = SeenPictures()
 
     def refusal(request: gr.Request | None) -> str | None:
         if queue_share is None or request is None or request.request is None:
@@ -287,7 +288,7 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
                   show_progress="hidden")
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
-                loads = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal)
+                loads = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal, seen)
             for load in loads:  # the chat open before a reload; the examples in the browser's language
                 demo.load(*load, api_visibility="private", show_progress="hidden")
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,

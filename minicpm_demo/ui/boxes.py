@@ -22,10 +22,12 @@ _drawn: OrderedDict[str, str] = OrderedDict()
 _lock = threading.Lock()
 
 
+FOLDER = os.path.join(tempfile.gettempdir(), "minicpm-demo-boxes")  # served to the page (app.py's allowed_paths)
+
+
 def _folder() -> str:
-    folder = os.path.join(tempfile.gettempdir(), "minicpm-demo-boxes")
-    os.makedirs(folder, exist_ok=True)
-    return folder
+    os.makedirs(FOLDER, exist_ok=True)
+    return FOLDER
 
 
 def boxed_picture(image_path: str, boxes: list[Box]) -> str | None:

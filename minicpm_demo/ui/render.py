@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+from urllib.parse import quote
 
 from minicpm_demo.chat import GONE, Conversation, Turn
 from minicpm_demo.engine.pipeline import BEFORE_THE_MODEL
@@ -59,6 +61,8 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | N
     stats = format_stats(turn.stats, lang)
     if stats:
         answer = f"{answer}\n\n{stats}"
+    if turn.stats and turn.stats.get("seen"):
+        answer += _filmstrip(turn.stats["seen"], lang)
     if turn.stats and turn.stats.get("python"):  # collapsed in the reply; the code block has its own copy button
         answer += (f"\n\n<details><summary>{say('python', lang)}</summary>\n\n```python\n{turn.stats['python']}```"
                    "\n\n</details>")
@@ -68,6 +72,23 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | N
     if drawn:  # the boxes on the picture the question was about, numbered as in the text
         messages.append({"role": "assistant", "content": {"path": drawn}})
     return messages
+
+
+def _filmstrip(seen: list[dict[str, Any]], lang: str) -> str:
+    """What the model was given, collapsed: each frame with its time, each image with its slices' grid; a click
+    opens one large. Pictures swept from the server since are left out."""
+    pictures = [picture for picture in seen if os.path.exists(picture["path"])]
+    if not pictures:
+        return ""
+    frames = sum(picture["t"] is not None for picture in pictures)
+    title = say("seen.frames", lang, n=frames) if frames else say("seen.images", lang, n=len(pictures))
+    cells = []
+    for picture in pictures:
+        url = "gradio_api/file=" + quote(picture["path"])
+        caption = "" if picture["t"] is None else f'{picture["t"]:.1f} s'
+        cells.append(f'<a href="{url}" target="_blank"><img src="{url}" alt="{caption}" height="72"></a>'
+                     + (f"<sub>{caption}</sub>" if caption else ""))
+    return f"\n\n<details><summary>{title}</summary>\n\n" + " ".join(cells) + "\n\n</details>"
 
 
 def to_chatbot(conversation: Conversation, streaming: bool = False, lang: str = "en") -> list[dict[str, Any]]:

@@ -18,6 +18,11 @@ PAGE_CSS = """
                text-overflow: ellipsis; }
 [id^="budget_row_"]:not(:has(.budget)) { display: none; }
 .budget.over { color: #b91c1c; }
+/* A reply's filmstrip (ui/render.py): small frames in rows, each with its time under it. */
+[id^="chatbot_"] details a:has(img) { display: inline-block; margin: 2px; vertical-align: top; }
+[id^="chatbot_"] details a img { height: 72px !important; width: auto !important; max-width: none !important;
+                                 border-radius: 4px; }
+[id^="chatbot_"] details a + sub { display: inline-block; margin: 0 6px 0 -2px; }
 .unshown-file { font-size: .75em; word-break: break-all; padding: 2px; }
 #header p { margin-top: .2em; }
 /* The chat takes the window's height less what is around it, so that the input box, Send and Stop stay in view
