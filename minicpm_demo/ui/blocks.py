@@ -18,6 +18,7 @@ from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
 from minicpm_demo.ui.budget import BudgetLine
+from minicpm_demo.ui.compare import build_compare_tab
 from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.examples import examples_by_language
@@ -28,7 +29,7 @@ from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.pacing import QueuePacer
 from minicpm_demo.ui.preflight_api import add_preflight_endpoint
 from minicpm_demo.ui.render import LATEX_DELIMITERS, question_at, to_chatbot
-from minicpm_demo.ui.status import status_html
+from minicpm_demo.ui.status import status_line
 
 log = logging.getLogger(__name__)
 
@@ -275,22 +276,14 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
 
     with demo:
         gr.Markdown(t("header"), elem_id="header")
-        status = gr.HTML(status_html(engine.status(), "en"), elem_id="model_status")
-        timer = gr.Timer(1.0)
-
-        def refresh_status(request: gr.Request):
-            state = engine.status()
-            return status_html(state, language(request)), gr.Timer(active=state.state == "loading")
-
-        timer.tick(refresh_status, None, [status, timer], api_visibility="private", queue=False,
-                   show_progress="hidden")
-        demo.load(refresh_status, None, [status, timer], api_visibility="private", queue=False,
-                  show_progress="hidden")
+        status_line(demo, engine)
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
                 loads = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal, seen)
             for load in loads:  # the chat open before a reload; the examples in the browser's language
                 demo.load(*load, api_visibility="private", show_progress="hidden")
+        with gr.Tab(t("tab_compare"), id="compare", elem_id="tab_compare"):
+            build_compare_tab(engine, pacer, update_interval_s, MODEL_CONCURRENCY_ID, generation_limit)
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
         add_preflight_endpoint(engine)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import html
 from pathlib import PurePath
 
+import gradio as gr
+
 from minicpm_demo.engine import EngineStatus
-from minicpm_demo.ui.i18n import say
+from minicpm_demo.ui.i18n import language, say
 
 DEVICES = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}
 
@@ -55,3 +57,17 @@ def _markdown_code(text: str) -> str:
     """``text`` escaped, its `code` spans kept as code (the loader's messages name flags and paths that way)."""
     parts = html.escape(text).split("`")
     return "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
+
+
+def status_line(demo, engine) -> None:
+    """The status line, in the browser's language, refreshed every second while the model loads."""
+    status = gr.HTML(status_html(engine.status(), "en"), elem_id="model_status")
+    timer = gr.Timer(1.0)
+
+    def refresh_status(request: gr.Request):
+        state = engine.status()
+        return status_html(state, language(request)), gr.Timer(active=state.state == "loading")
+
+    quiet = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    timer.tick(refresh_status, None, [status, timer], **quiet)
+    demo.load(refresh_status, None, [status, timer], **quiet)

@@ -1,0 +1,122 @@
+"""The Compare tab: one question and its media answered under two settings side by side (16x vs 4x by default,
+either side editable, thinking on or off), each reply streamed with its stats, and a line saying the difference.
+
+On one device the two runs take turns: B starts when A has ended (the model answers one request at a time)."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import closing
+
+import gradio as gr
+
+from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.media import detect_kind
+from minicpm_demo.phrases import error_in
+from minicpm_demo.session import UPDATE_INTERVAL_S, stream_reply
+from minicpm_demo.settings import Settings
+from minicpm_demo.ui.errors import USER_ERRORS
+from minicpm_demo.ui.feedback import notice
+from minicpm_demo.ui.i18n import language, say, t
+from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
+
+SIDES = ("a", "b")
+DEFAULTS = {"a": {"downsample_mode": "16x"}, "b": {"downsample_mode": "4x"}}
+COMPARED = ("downsample_mode", "max_slice_nums", "max_num_frames", "stack_frames", "enable_thinking")
+VIDEO_ONLY = ("max_num_frames", "stack_frames")
+
+
+def verdict(a: dict, b: dict, lang: str) -> str:
+    """One line: how B's reply differs from A's in visual tokens, prompt tokens, time to first token and speed."""
+    def change(name: str) -> str:
+        first, second = a.get(name) or 0, b.get(name) or 0
+        return f"{second / first:.2f}×" if first else "–"
+
+    return say("compare.verdict", lang, visual=change("visual_tokens"), prompt=change("prompt_tokens"),
+               ttft=change("ttft_s"), speed=change("tokens_per_s"))
+
+
+def _modality(files: list[str]) -> str:
+    kinds = {detect_kind(path) for path in files}
+    if "video" in kinds:
+        return "video"
+    return "multi-image" if len(files) > 1 else "image"
+
+
+class CompareTab:
+    def __init__(self, engine, pacer, update_interval_s: float = UPDATE_INTERVAL_S):
+        self.engine, self.pacer, self.update_interval_s = engine, pacer, update_interval_s
+
+    def run(self, request: gr.Request, message: dict | None, *values):
+        """Both replies, A then B, streamed; then the verdict."""
+        lang = language(request)
+        message = message or {}
+        files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
+        text = (message.get("text") or "").strip()
+        if not text and not files:
+            notice(say("empty", lang), lang)
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        modality = _modality(files)
+        kind = "video" if modality == "video" else "image"
+        question = Conversation().ask(text, tuple(Attachment(path, kind) for path in files))
+        shown = {"a": [], "b": []}
+        stats = {}
+        for index, side in enumerate(SIDES):
+            chosen = dict(zip(COMPARED, values[index * len(COMPARED):(index + 1) * len(COMPARED)]))
+            # a video's frames are not sliced (the card's video default); images have no frames
+            unused = ("max_slice_nums",) if modality == "video" else VIDEO_ONLY
+            chosen = {name: value for name, value in chosen.items() if name not in unused}
+            try:
+                self.engine.request_limits.check(text)
+                settings = Settings.for_modality(modality, do_sample=False, **chosen)
+                replies = self.pacer.paced(stream_reply(self.engine, question, settings, threading.Event(),
+                                                        self.update_interval_s))
+                with closing(replies):
+                    for conversation in replies:
+                        streaming = conversation.turns[-1].stats is None
+                        shown[side] = to_chatbot(conversation, streaming, lang)
+                        yield shown["a"], shown["b"], say("compare.waiting", lang) if side == "a" else gr.skip()
+                stats[side] = conversation.turns[-1].stats or {}
+            except USER_ERRORS as error:
+                notice(error_in(error, lang), lang)
+                yield gr.skip(), gr.skip(), ""
+                return
+        yield shown["a"], shown["b"], verdict(stats["a"], stats["b"], lang)
+
+
+def build_compare_tab(engine, pacer, update_interval_s: float, concurrency_id: str, concurrency_limit: int) -> None:
+    """The tab's components and events; its replies take the model's queue slot as the chat tabs' do."""
+    tab = CompareTab(engine, pacer, update_interval_s)
+    model_slot = {"concurrency_id": concurrency_id, "concurrency_limit": concurrency_limit,
+                  "api_visibility": "private", "show_progress": "minimal"}
+    gr.Markdown(t("compare.intro"))
+    box = gr.MultimodalTextbox(label=t("compare.input"), placeholder=t("placeholder"), file_types=None,
+                               file_count="multiple", submit_btn=False, elem_id="input_compare")
+    controls, chatbots = [], {}
+    with gr.Row():
+        for side in SIDES:
+            with gr.Column(min_width=300):
+                chatbots[side] = gr.Chatbot(show_label=True, label=t(f"compare.{side}"), height=360,
+                                            elem_id=f"chatbot_compare_{side}", buttons=["copy"],
+                                            latex_delimiters=LATEX_DELIMITERS)
+                with gr.Accordion(t("compare.settings"), open=False, elem_id=f"compare_settings_{side}"):
+                    for name in COMPARED:
+                        meta = Settings.field(name).metadata
+                        value = DEFAULTS[side].get(name, getattr(Settings.for_modality(
+                            "video" if name in VIDEO_ONLY else "image"), name))
+                        common = {"label": t(f"setting.{name}.label"), "value": value,
+                                  "elem_id": f"compare_{name}_{side}"}
+                        if meta["choices"]:
+                            controls.append(gr.Radio(choices=list(meta["choices"]), **common))
+                        elif isinstance(value, bool):
+                            controls.append(gr.Checkbox(**common))
+                        else:
+                            controls.append(gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"],
+                                                      step=meta["step"], **common))
+    with gr.Row():
+        run = gr.Button(t("compare.run"), variant="primary", elem_id="run_compare")
+        stop = gr.Button(t("stop"), variant="stop", elem_id="stop_compare")
+    outcome = gr.Markdown("", elem_id="compare_verdict")
+    event = run.click(tab.run, [box, *controls], [chatbots["a"], chatbots["b"], outcome], **model_slot)
+    stop.click(None, None, None, cancels=[event])  # the replies' generators close, which stops the model

@@ -1,0 +1,43 @@
+"""The Compare tab: one question under two settings, both replies streamed with their stats, and the verdict."""
+
+from __future__ import annotations
+
+import re
+
+from helpers import ARTIFACTS, require_chromium
+
+from minicpm_demo.ui.compare import verdict
+
+require_chromium()
+from playwright.sync_api import expect  # noqa: E402
+
+
+def test_the_verdict_says_b_against_a():
+    a = {"visual_tokens": 100, "prompt_tokens": 150, "ttft_s": 0.5, "tokens_per_s": 20.0}
+    b = {"visual_tokens": 400, "prompt_tokens": 450, "ttft_s": 1.0, "tokens_per_s": 10.0}
+    assert verdict(a, b, "en") == ("B against A: visual tokens 4.00×, prompt tokens 3.00×, time to first token "
+                                   "2.00×, tokens/s 0.50×.")
+    assert verdict({}, b, "en").count("–") == 4
+
+
+def test_compare_streams_two_replies_with_their_stats_and_a_verdict(browser, app, red_image):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(app["url"])
+    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page.get_by_role("tab", name="Compare", exact=True).click()
+    page.locator("#input_compare textarea").fill("What colour is it?")
+    page.locator("#input_compare input[type=file]").set_input_files(str(red_image))
+    expect(page.locator("#input_compare img").first).to_be_visible(timeout=30_000)
+    page.locator("#run_compare").click()
+    for side in ("a", "b"):
+        expect(page.locator(f"#chatbot_compare_{side} .bot").last).to_contain_text("tokens/s", timeout=120_000)
+    verdict_line = page.locator("#compare_verdict")
+    expect(verdict_line).to_contain_text("B against A: visual tokens", timeout=30_000)
+    ratio = float(re.search(r"visual tokens ([\d.]+)×", verdict_line.inner_text()).group(1))
+    assert 3.5 < ratio <= 4.5, "16x against 4x: about four times the visual tokens"
+    a, b = (int(re.search(r"visual tokens (\d+)", page.locator(f"#chatbot_compare_{side} .bot").last.inner_text())
+                .group(1)) for side in ("a", "b"))
+    assert abs(b / a - ratio) < 0.01
+    page.screenshot(path=str(ARTIFACTS / "page-compare.png"), full_page=True)
+    page.close()
