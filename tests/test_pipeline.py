@@ -33,7 +33,7 @@ class ScriptedEngine:
         self.calibration = Calibration()
 
     def reproduction(self, messages, prepared):
-        return None
+        return {}
 
     def ready_model(self):
         return "scripted"

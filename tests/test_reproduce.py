@@ -38,3 +38,32 @@ def test_a_video_reply_is_reproduced_too(app, short_video, tmp_path):
     ran = subprocess.run([sys.executable, "reply.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.rstrip("\n") == last["answer"]
+
+
+def test_the_gradio_client_call_and_the_vllm_request_carry_the_same_question(app, red_image, tmp_path):
+    import base64
+    import json
+
+    client = Client(app["url"], analytics_enabled=False, verbose=False)
+    question = "What's in it? $HOME `date` \\n"  # nothing here may be read by the shell
+    settings = {"do_sample": False, "max_new_tokens": 8, "downsample_mode": "4x", "max_slice_nums": 4}
+    last = client.predict(question, [handle_file(str(red_image))], "image", None, settings, api_name="/chat")
+    stats = last["stats"]
+    shutil.copy(red_image, tmp_path / red_image.name)
+    (tmp_path / "ask.py").write_text(stats["gradio_client"].replace("http://127.0.0.1:7860/", app["url"], 1))
+    ran = subprocess.run([sys.executable, "ask.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.rstrip("\n") == last["answer"], "greedy: the same reply from this server"
+    # the vLLM request, with curl's part played by cat: the JSON it would send
+    (tmp_path / "request.sh").write_text(stats["curl"].replace("curl http://localhost:8000/v1/chat/completions "
+                                                               "-H 'Content-Type: application/json' -d @-", "cat"))
+    sent = json.loads(subprocess.run(["bash", "request.sh"], cwd=tmp_path, capture_output=True, text=True,
+                                     check=True).stdout)
+    content = sent["messages"][0]["content"]
+    assert content[1] == {"type": "text", "text": question}
+    assert base64.b64decode(content[0]["image_url"]["url"].split(",", 1)[1]) == red_image.read_bytes()
+    processor = sent["mm_processor_kwargs"]
+    assert processor["downsample_mode"] == "4x" and processor["max_slice_nums"] == 4
+    assert sent["max_tokens"] == 8 and sent["temperature"] == 0.0
+    assert sent["chat_template_kwargs"] == {"enable_thinking": False}

@@ -88,8 +88,9 @@ class Engine(Protocol):
         Raises ``cancel.Cancelled`` when ``cancelled()`` turns true while media is read; with ``within_limits``,
         a limit error for a prompt past the request limits."""
 
-    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> str | None:
-        """Code that gives the reply to ``prepared`` again outside the demo, where the engine can write it."""
+    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> dict[str, str]:
+        """Code that gives the reply to ``prepared`` again outside the demo (ReplyStats' python, gradio_client and
+        curl), where the engine can write it."""
 
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies (else None)."""

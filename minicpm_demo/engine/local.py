@@ -16,7 +16,7 @@ from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Pr
 from minicpm_demo.engine.generate import generate_pieces
 from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.preflight import Calibration, slices_per_image
-from minicpm_demo.engine.reproduce import transformers_script
+from minicpm_demo.engine.reproduce import gradio_client_call, transformers_script, vllm_curl
 from minicpm_demo.media import MediaLimits, load_readers
 from minicpm_demo.media.thumbnails import frame_thumbnails, sliced_view
 from minicpm_demo.phrases import Phrase
@@ -196,11 +196,14 @@ class LocalEngine:
         grid = images.get_sliced_grid((image.height, image.width), settings.max_slice_nums, images.scale_resolution)
         return tuple(grid) if grid else None
 
-    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> str:
-        """A transformers script that gives the reply to ``prepared`` again."""
+    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> dict[str, str]:
+        """Code that gives the reply to ``prepared`` again: a transformers script, a call to this server, a curl
+        to a vLLM server."""
         loaded = self.ready_model()
-        return transformers_script(self.spec.model_id, self.spec.revision, str(loaded.model.dtype), loaded.device,
-                                   messages, prepared.calls)
+        return {"python": transformers_script(self.spec.model_id, self.spec.revision, str(loaded.model.dtype),
+                                              loaded.device, messages, prepared.calls),
+                "gradio_client": gradio_client_call(messages, prepared.calls),
+                "curl": vllm_curl(self.spec.model_id, messages, prepared.calls)}
 
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies."""

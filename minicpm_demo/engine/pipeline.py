@@ -36,6 +36,8 @@ class ReplyStats:
     frames: tuple[dict[str, float], ...] = ()  # each video frame given, {"t": seconds}
     slices: tuple[int, ...] = ()  # per image: the slices cut besides its whole view
     python: str | None = None  # a script that gives this reply again (engine/reproduce.py), where one can
+    gradio_client: str | None = None  # the same question to this server's /chat
+    curl: str | None = None  # the same request to a vLLM server
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,7 +79,7 @@ def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settin
         delta = reply.flush()
         if delta is not None:
             yield delta
-        stats = replace(reply.stats(prepared, stopped=stop.is_set()), python=engine.reproduction(messages, prepared))
+        stats = replace(reply.stats(prepared, stopped=stop.is_set()), **engine.reproduction(messages, prepared))
         if reply.first_piece_at is not None and prepared.prompt_tokens:  # what the next estimate learns from
             engine.calibration.observe(prepared.prompt_tokens, reply.first_piece_at - prepared_at)
         yield Delta(stats=stats, seen=prepared.seen)

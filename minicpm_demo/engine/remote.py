@@ -109,8 +109,8 @@ class RemoteEngine:
     def profile(self) -> ServerProfile:
         return self._profile or PROFILES["openai"]
 
-    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> None:
-        return None  # the server's model, not a checkpoint a script could load here
+    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> dict[str, str]:
+        return {}  # the server's model, not a checkpoint a script could load here
 
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         return None  # the server's own GPU

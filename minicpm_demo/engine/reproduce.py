@@ -4,7 +4,11 @@ on the same checkpoint, dtype and device)."""
 
 from __future__ import annotations
 
+import json
+import mimetypes
 import os
+import re
+import shlex
 from pprint import pformat
 from typing import Any
 
@@ -98,3 +102,78 @@ inputs = processor.apply_chat_template(messages, **{template_code}).to(model.dev
 {seed}output = model.generate(**inputs, **{pformat(generate, width=100, sort_dicts=False)})
 print(processor.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
 '''
+
+
+def _question(messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """The last question's text and file names."""
+    content = messages[-1]["content"]
+    if isinstance(content, str):
+        return content, []
+    text = "\n".join(item["text"] for item in content if item.get("type") == "text")
+    return text, [os.path.basename(item["path"]) for item in content if "path" in item]
+
+
+def _settings(calls: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``/chat`` settings the calls were made with (their names are the settings')."""
+    template = calls["apply_chat_template"]
+    processor = {name: value for name, value in template.get("processor_kwargs", {}).items()
+                 if name not in APP_ONLY_PROCESSOR_KWARGS}
+    return {**processor, **calls["generate"], "enable_thinking": template.get("enable_thinking", False)}
+
+
+def gradio_client_call(messages: list[dict[str, Any]], calls: dict[str, dict[str, Any]]) -> str:
+    """The same question to this server's ``/chat`` (the files beside the script)."""
+    text, files = _question(messages)
+    kinds = [item["type"] for item in messages[-1]["content"] if "path" in item] if files else []
+    modality = "video" if "video" in kinds else "multi-image" if len(files) > 1 else "image"
+    earlier = "" if len(messages) == 1 else "\n# earlier turns: pass the `history` an earlier /chat reply returned"
+    return f'''from gradio_client import Client, handle_file
+
+client = Client("http://127.0.0.1:7860/", verbose=False)  # this server's address{earlier}
+settings = {pformat(_settings(calls), width=100, sort_dicts=False)}
+last = client.predict({text!r}, [{", ".join(f"handle_file({name!r})" for name in files)}], {modality!r}, None,
+                      settings, api_name="/chat")
+print(last["answer"])
+'''
+
+
+def vllm_curl(model_id: str, messages: list[dict[str, Any]], calls: dict[str, dict[str, Any]]) -> str:
+    """The same request to a vLLM server's chat completions, the processor settings in ``mm_processor_kwargs``."""
+    settings = _settings(calls)
+    sent = []
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, str):
+            sent.append({"role": message["role"], "content": content})
+            continue
+        parts = []
+        for item in content:
+            if item.get("type") == "text":
+                parts.append({"type": "text", "text": item["text"]})
+            elif "path" in item:
+                kind = "video_url" if item["type"] == "video" else "image_url"
+                name = os.path.basename(item["path"])
+                parts.append({"type": kind, kind: {"url": f"@@{name}@@"}})
+        sent.append({"role": message["role"], "content": parts})
+    body = {"model": model_id, "messages": sent, "max_tokens": settings.pop("max_new_tokens"),
+            "temperature": settings.pop("temperature") if settings.pop("do_sample") else 0.0,
+            "chat_template_kwargs": {"enable_thinking": settings.pop("enable_thinking")},
+            "mm_processor_kwargs": {name: settings.pop(name) for name in
+                                    ("downsample_mode", "max_slice_nums", "use_image_id", "max_num_frames",
+                                     "stack_frames") if name in settings}}
+    body.update({name: value for name, value in settings.items() if name in ("top_p", "top_k",
+                                                                            "repetition_penalty")})
+    text = json.dumps(body, ensure_ascii=False, indent=1)
+    # an unquoted here-document: the shell fills in each file as base64, and nothing else of the JSON
+    text = text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
+    names = list(dict.fromkeys(re.findall(r'"@@(.+?)@@"', text)))
+    for index, name in enumerate(names):
+        text = text.replace(f'"@@{name}@@"', f'"data:{_mime(name)};base64,${{FILE_{index}}}"')
+    reads = "".join(f"FILE_{index}=$(base64 -w0 {shlex.quote(name)})\n" for index, name in enumerate(names))
+    return (f"# the same request to a vLLM server (vllm serve {model_id}), the files beside this script\n{reads}"
+            "curl http://localhost:8000/v1/chat/completions -H 'Content-Type: application/json' -d @- <<JSON\n"
+            f"{text}\nJSON\n")
+
+
+def _mime(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

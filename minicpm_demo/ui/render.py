@@ -63,9 +63,14 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | N
         answer = f"{answer}\n\n{stats}"
     if turn.stats and turn.stats.get("seen"):
         answer += _filmstrip(turn.stats["seen"], lang)
-    if turn.stats and turn.stats.get("python"):  # collapsed in the reply; the code block has its own copy button
-        answer += (f"\n\n<details><summary>{say('python', lang)}</summary>\n\n```python\n{turn.stats['python']}```"
-                   "\n\n</details>")
+    if turn.stats and turn.stats.get("python"):  # collapsed in the reply; each code block has its own copy button
+        blocks = [f"```python\n{turn.stats['python']}```"]
+        if turn.stats.get("gradio_client"):
+            blocks.append(f"{say('python.gradio_client', lang)}\n\n```python\n{turn.stats['gradio_client']}```")
+        if turn.stats.get("curl"):
+            blocks.append(f"{say('python.curl', lang)}\n\n```bash\n{turn.stats['curl']}```")
+        answer += f"\n\n<details><summary>{say('python', lang)}</summary>\n\n" + "\n\n".join(blocks) + \
+            "\n\n</details>"
     if answer or not messages:
         messages.append({"role": "assistant", "content": answer or "…"})
     drawn = boxed_picture(picture, boxes) if boxes and picture else None
