@@ -69,10 +69,10 @@ def test_a_reply_can_be_copied_as_python(browser, app, red_image):
     python = chatbot.get_by_text("This reply as Python")
     expect(python).to_be_visible(timeout=120_000)
     python.click()  # collapsed until asked for
-    code = chatbot.locator("pre code").last
+    code = chatbot.locator("details pre").first  # the transformers script, before the gradio_client and curl ones
     expect(code).to_contain_text("apply_chat_template")
     code.hover()
-    chatbot.locator(".copy_code_button").last.click()  # the code block's own copy button
+    chatbot.locator("details .copy_code_button").first.click()  # the script's own copy button
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "'downsample_mode': '4x'" in copied and "'max_new_tokens': " in copied, copied[:500]
     assert "model.generate(" in copied and "red.png" in copied

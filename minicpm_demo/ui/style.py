@@ -17,6 +17,8 @@ PAGE_CSS = """
 .budget.fits { color: var(--body-text-color-subdued); display: block; white-space: nowrap; overflow: hidden;
                text-overflow: ellipsis; }
 [id^="budget_row_"]:not(:has(.budget)) { display: none; }
+/* Its events show no progress, yet Gradio can draw "processing" over it while one waits: never over the line. */
+[id^="budget_"] .wrap, [id^="budget_"] .progress-text { display: none !important; }
 .budget.over { color: #b91c1c; }
 /* A reply's filmstrip (ui/render.py): small frames in rows, each with its time under it. */
 [id^="chatbot_"] details a:has(img) { display: inline-block; margin: 2px; vertical-align: top; }
