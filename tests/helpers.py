@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots of the browser tests, to look at
+LAPTOP = {"width": 1280, "height": 800}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -86,3 +87,13 @@ def fetch(url):
         return urllib.request.urlopen(url, timeout=5).read()
     except OSError:
         return None
+
+
+def open_page(browser, url, viewport=LAPTOP, locale="en-US"):
+    """A new page on the app at ``url``, once its status line says the model is ready."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=viewport, locale=locale)
+    page.goto(url)
+    expect(page.locator("#model_status")).to_contain_text("Ready" if locale == "en-US" else "就绪", timeout=60_000)
+    return page

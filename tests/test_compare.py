@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers import ARTIFACTS, require_chromium
+from helpers import ARTIFACTS, open_page, require_chromium
 
 from minicpm_demo.ui.compare import verdict
 
@@ -22,9 +22,7 @@ def test_the_verdict_says_b_against_a():
 
 def test_compare_streams_two_replies_with_their_stats_and_a_verdict(browser, app, red_image):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(app["url"])
-    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page = open_page(browser, app["url"])
     page.get_by_role("tab", name="Compare", exact=True).click()
     page.locator("#input_compare textarea").fill("What colour is it?")
     page.locator("#input_compare input[type=file]").set_input_files(str(red_image))

@@ -4,20 +4,12 @@ wrong kind, the controls in view, typing while a reply streams, the status line 
 from __future__ import annotations
 
 import pytest
-from helpers import ARTIFACTS, require_chromium
+from helpers import ARTIFACTS, LAPTOP, open_page, require_chromium
 
 require_chromium()
 from playwright.sync_api import expect  # noqa: E402
 
-LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-
-
-def open_page(browser, url, viewport=LAPTOP, locale="en-US"):
-    page = browser.new_page(viewport=viewport, locale=locale)
-    page.goto(url)
-    expect(page.locator("#model_status")).to_contain_text("Ready" if locale == "en-US" else "就绪", timeout=60_000)
-    return page
 
 
 def no_error_overlay(page, *elem_ids):

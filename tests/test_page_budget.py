@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from helpers import ARTIFACTS, require_chromium
+from helpers import ARTIFACTS, open_page, require_chromium
 
 require_chromium()
 from playwright.sync_api import expect  # noqa: E402
@@ -22,9 +22,7 @@ def visual_tokens(page) -> int:
 
 def test_the_budget_shows_before_send_and_fit_it_makes_a_request_fit(browser, app, red_image, monkeypatch):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(app["url"])
-    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page = open_page(browser, app["url"])
     page.locator("#input_image input[type=file]").set_input_files(str(red_image))
     budget = page.locator("#budget_image")
     expect(budget).to_contain_text("visual tokens", timeout=30_000)
@@ -81,9 +79,7 @@ def test_a_reply_can_be_copied_as_python(browser, app, red_image):
 
 
 def test_the_filmstrip_shows_the_frames_the_model_got_with_their_times(browser, app, short_video):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(app["url"])
-    expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
+    page = open_page(browser, app["url"])
     page.get_by_role("tab", name="Video", exact=True).click()
     page.locator("#input_video textarea").fill("What happens?")
     page.locator("#input_video input[type=file]").set_input_files(str(short_video))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from helpers import ARTIFACTS, require_chromium
+from helpers import ARTIFACTS, open_page, require_chromium
 
 require_chromium()
 from playwright.sync_api import expect  # noqa: E402
@@ -43,9 +43,7 @@ def english_in(text: str) -> list[str]:
 
 def test_a_chinese_browser_sees_no_english_of_ours(browser, app, short_video):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page.goto(app["url"])
-    expect(page.locator("#model_status")).to_contain_text("就绪", timeout=60_000)
+    page = open_page(browser, app["url"], locale="zh-CN")
     page.locator("#advanced_image").get_by_text("高级设置").click()
     page.locator("#chats_image").get_by_text("对话记录").click()
     page.get_by_role("button", name="这张图表展示了什么").first.click()  # the example, in Chinese, sent

@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from minicpm_demo.engine.pipeline import prepared_unless_stopped
 from minicpm_demo.phrases import Phrase
 from minicpm_demo.settings import Settings
 
@@ -127,3 +128,10 @@ def preflight(engine, messages: list[dict[str, Any]], settings: Settings, modali
         estimated_ttft_s=None if first_pass is None else round(preparing_s + first_pass, 3),
         estimate_source=source, gpu_seconds=gpu_seconds, fits=not problems, advice=advice,
         notes=list(prepared.notes))
+
+
+def preflight_apart(engine, messages: list[dict[str, Any]], settings: Settings, modality: str) -> Preflight:
+    """``preflight`` on a thread of its own, as a reply's preparation runs: tensor work on a server's long-lived
+    threads slows the replies (engine/pipeline.py, ``prepared_unless_stopped``)."""
+    return prepared_unless_stopped(lambda cancelled: preflight(engine, messages, settings, modality),
+                                   threading.Event())

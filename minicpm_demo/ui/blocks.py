@@ -23,7 +23,7 @@ from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.examples import examples_by_language
 from minicpm_demo.ui.fairness import QueueShare
-from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, busy, idle_buttons, notice
+from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, busy, idle_buttons, notice, question_in
 from minicpm_demo.ui.history import chats_menu
 from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.pacing import QueuePacer
@@ -74,9 +74,7 @@ class ChatTab:
         """The question in the box as the conversation's next turn; when it cannot be sent, the user is told why
         and the question stays in the box, editable (nothing is pending, so ``respond`` does nothing)."""
         session.language = language(request)
-        message = message or {}
-        text = (message.get("text") or "").strip()
-        files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
+        text, files = question_in(message)
         if not text and not files:
             notice(say("empty", session.language), session.language)
             return session, *UNCHANGED

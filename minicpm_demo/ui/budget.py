@@ -4,18 +4,17 @@ slices, the time to the first token, GPU time on ZeroGPU), and "Fit it" when it 
 from __future__ import annotations
 
 import html
-import threading
 from dataclasses import fields
 
 import gradio as gr
 
 from minicpm_demo.chat import Attachment
-from minicpm_demo.engine.pipeline import prepared_unless_stopped
-from minicpm_demo.engine.preflight import Preflight, next_step, preflight
+from minicpm_demo.engine.preflight import Preflight, next_step, preflight_apart
 from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.session import ChatSession
 from minicpm_demo.settings import Settings
 from minicpm_demo.ui.errors import USER_ERRORS
+from minicpm_demo.ui.feedback import question_in
 from minicpm_demo.ui.i18n import say, t
 from minicpm_demo.ui.preflight_api import CONCURRENCY_ID
 
@@ -54,9 +53,7 @@ class BudgetLine:
 
     def _request(self, message: dict | None, session: ChatSession, thinking: bool, values: tuple):
         """The messages and settings the question in the box would be sent with, or None when there is none."""
-        message = message or {}
-        files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
-        text = (message.get("text") or "").strip()
+        text, files = question_in(message)
         if session.answering or not (files or session.conversation.turns):
             return None
         kind = "video" if self.modality == "video" else "image"
@@ -65,9 +62,7 @@ class BudgetLine:
         return conversation.to_messages(), Settings.for_modality(self.modality, **chosen)
 
     def _measured(self, messages, settings) -> Preflight:
-        # on a thread of its own, as a reply's preparation: tensor work on Gradio's threads slows replies
-        return prepared_unless_stopped(lambda cancelled: preflight(self.engine, messages, settings, self.modality),
-                                       threading.Event())
+        return preflight_apart(self.engine, messages, settings, self.modality)
 
     def show(self, message, session: ChatSession, thinking: bool, *values):
         lang = session.language  # the page load set it (ui/history.py), as every question does

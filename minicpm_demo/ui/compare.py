@@ -15,8 +15,9 @@ from minicpm_demo.media import detect_kind
 from minicpm_demo.phrases import error_in
 from minicpm_demo.session import UPDATE_INTERVAL_S, stream_reply
 from minicpm_demo.settings import Settings
+from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
-from minicpm_demo.ui.feedback import notice
+from minicpm_demo.ui.feedback import notice, question_in
 from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
 
@@ -50,9 +51,7 @@ class CompareTab:
     def run(self, request: gr.Request, message: dict | None, *values):
         """Both replies, A then B, streamed; then the verdict."""
         lang = language(request)
-        message = message or {}
-        files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
-        text = (message.get("text") or "").strip()
+        text, files = question_in(message)
         if not text and not files:
             notice(say("empty", lang), lang)
             yield gr.skip(), gr.skip(), gr.skip()
@@ -94,6 +93,7 @@ def build_compare_tab(engine, pacer, update_interval_s: float, concurrency_id: s
     box = gr.MultimodalTextbox(label=t("compare.input"), placeholder=t("placeholder"), file_types=None,
                                file_count="multiple", submit_btn=False, elem_id="input_compare")
     controls, chatbots = [], {}
+    unsupported = engine.unsupported_settings()
     with gr.Row():
         for side in SIDES:
             with gr.Column(min_width=300):
@@ -102,18 +102,9 @@ def build_compare_tab(engine, pacer, update_interval_s: float, concurrency_id: s
                                             latex_delimiters=LATEX_DELIMITERS)
                 with gr.Accordion(t("compare.settings"), open=False, elem_id=f"compare_settings_{side}"):
                     for name in COMPARED:
-                        meta = Settings.field(name).metadata
                         value = DEFAULTS[side].get(name, getattr(Settings.for_modality(
                             "video" if name in VIDEO_ONLY else "image"), name))
-                        common = {"label": t(f"setting.{name}.label"), "value": value,
-                                  "elem_id": f"compare_{name}_{side}"}
-                        if meta["choices"]:
-                            controls.append(gr.Radio(choices=list(meta["choices"]), **common))
-                        elif isinstance(value, bool):
-                            controls.append(gr.Checkbox(**common))
-                        else:
-                            controls.append(gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"],
-                                                      step=meta["step"], **common))
+                        controls.append(setting_control(name, value, f"compare_{name}_{side}", unsupported))
     with gr.Row():
         run = gr.Button(t("compare.run"), variant="primary", elem_id="run_compare")
         stop = gr.Button(t("stop"), variant="stop", elem_id="stop_compare")

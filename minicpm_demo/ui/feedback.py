@@ -21,6 +21,13 @@ def as_input(turn: Turn, refused_file: str | None = None) -> dict:
                       if attachment.path != refused_file and attachment.kind != GONE]}
 
 
+def question_in(message: dict | None) -> tuple[str, list[str]]:
+    """The text and file paths of an input box's value (its files as paths or upload records)."""
+    message = message or {}
+    files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
+    return (message.get("text") or "").strip(), files
+
+
 def notice(message: str, lang: str, seconds: float = 30) -> None:
     """Tell the user why nothing was sent, in a toast: an error raised instead would leave Gradio's "Error"
     overlay over the chat and the input box until the next good reply. The page's script heads the toast in the

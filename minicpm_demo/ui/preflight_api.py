@@ -10,12 +10,9 @@ twin": docs/PERFORMANCE.md's figures for the device, scaled to the model's size)
 
 from __future__ import annotations
 
-import threading
-
 import gradio as gr
 
-from minicpm_demo.engine.pipeline import prepared_unless_stopped
-from minicpm_demo.engine.preflight import preflight
+from minicpm_demo.engine.preflight import preflight_apart
 from minicpm_demo.ui.api import chat_request
 from minicpm_demo.ui.chat_inputs import chat_files
 from minicpm_demo.ui.errors import USER_ERRORS, user_error
@@ -26,10 +23,7 @@ CONCURRENCY_ID = "preflight"  # media reading and the processor, beside the mode
 
 def preflight_request(engine, text, files, modality, history, settings) -> dict:
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
-    # on a thread of its own, as a reply's preparation: tensor work on Gradio's long-lived threads slows replies
-    found = prepared_unless_stopped(lambda cancelled: preflight(engine, conversation.to_messages(), chosen, modality),
-                                    threading.Event())
-    return found.to_dict()
+    return preflight_apart(engine, conversation.to_messages(), chosen, modality).to_dict()
 
 
 def add_preflight_endpoint(engine) -> None:
