@@ -43,9 +43,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def launched_app(checkpoint, *flags: str) -> Iterator[str]:
+def launched_app(checkpoint, *flags: str, endless: bool = False) -> Iterator[str]:
     """The app as ``app.py`` builds it on ``checkpoint`` (CPU, a free port, ``flags``), its model loaded; yields
-    its URL and closes it after."""
+    its URL and closes it after. ``endless``: its replies run until stopped (see ``endless_replies``)."""
     import app as app_module
     from minicpm_demo.config import parse_config
 
@@ -55,9 +55,35 @@ def launched_app(checkpoint, *flags: str) -> Iterator[str]:
     assert engine.wait_until_loaded(timeout=300).state == "ready"
     demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config, demo))
     try:
-        yield f"http://127.0.0.1:{port}/"
+        if endless:
+            with endless_replies(engine):
+                yield f"http://127.0.0.1:{port}/"
+        else:
+            yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@contextmanager
+def endless_replies(engine, seconds_per_token: float = 0.02) -> Iterator[None]:
+    """While open, ``engine``'s model never picks an end token and takes ``seconds_per_token`` a token: a test
+    acts on a reply still streaming however early the random tiny model would end it."""
+    import torch
+
+    model = engine.ready_model().model
+    ends = model.generation_config.eos_token_id
+    ends = list(ends) if isinstance(ends, (list, tuple)) else [ends]
+
+    def no_end(module, args, logits):
+        time.sleep(seconds_per_token)
+        logits[..., ends] = torch.finfo(logits.dtype).min
+        return logits
+
+    hook = model.get_output_embeddings().register_forward_hook(no_end)
+    try:
+        yield
+    finally:
+        hook.remove()
 
 
 def start_app_without_weights(tmp_path):

@@ -185,7 +185,7 @@ def test_stop_and_the_status_line_get_through_a_full_queue(browser, tiny_checkpo
     from gradio_client import Client, handle_file
     from helpers import launched_app
 
-    with launched_app(tiny_checkpoint, "--queue-size", "1") as url:
+    with launched_app(tiny_checkpoint, "--queue-size", "1", endless=True) as url:
         page = browser.new_page(viewport=DESKTOP, locale="en-US")
         waiting = None
         try:

@@ -3,6 +3,7 @@ wrong kind, the controls in view, typing while a reply streams, the status line 
 
 from __future__ import annotations
 
+import helpers
 import pytest
 from helpers import ARTIFACTS, LAPTOP, open_page, require_chromium
 
@@ -20,24 +21,9 @@ def no_error_overlay(page, *elem_ids):
 
 @pytest.fixture
 def endless_replies(app):
-    """Replies that run until they are stopped: the model never picks an end token and takes 20 ms a token, so
-    that the test acts on a reply still streaming however early the random tiny model would end it."""
-    import time
-
-    import torch
-
-    model = app["engine"].ready_model().model
-    ends = model.generation_config.eos_token_id
-    ends = list(ends) if isinstance(ends, (list, tuple)) else [ends]
-
-    def no_end(module, args, logits):
-        time.sleep(0.02)
-        logits[..., ends] = torch.finfo(logits.dtype).min
-        return logits
-
-    hook = model.get_output_embeddings().register_forward_hook(no_end)
-    yield
-    hook.remove()
+    """Replies that run until they are stopped (helpers.endless_replies)."""
+    with helpers.endless_replies(app["engine"]):
+        yield
 
 
 def long_replies(page, key):
