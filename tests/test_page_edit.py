@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
 from helpers import ARTIFACTS, require_chromium
 
 require_chromium()
 from playwright.sync_api import expect  # noqa: E402
 
 
-# Gradio 6.31's edit box fails in a bubble that groups a question's file and its text: Submit throws in the page
-# ("C(...)[e].slice is not a function") and sends no edit event. Chatbot(group_consecutive_messages=False) makes
-# this test pass but changes the whole chat's layout, which the other browser tests are not yet updated for.
-# ChatTab.edit itself is tested in test_app.py. Strict: this fails as soon as editing works in the page.
-@pytest.mark.xfail(strict=True, reason="Gradio's chat edit box fails in a bubble of a file and its text")
 def test_an_earlier_question_edited_in_the_chat_is_asked_again_and_the_later_turns_go(browser, app, red_image):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     errors = []
-    page.on("pageerror", lambda error: errors.append(error))  # Gradio's edit box fails in a bubble of several messages
+    page.on("pageerror", lambda error: errors.append(error))
     page.goto(app["url"])
     expect(page.locator("#model_status")).to_contain_text("Ready", timeout=60_000)
     chatbot = page.locator("#chatbot_image")

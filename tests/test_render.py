@@ -9,10 +9,10 @@ from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
 def test_prices_stay_dollars_and_inline_math_is_shown_in_the_delimiters_the_chat_window_renders():
     conversation = Conversation().ask("What does $x^2$ cost?").answer(
         "The coffee costs $4.50 and the cake $3.20; $x^2$ is free.", reasoning="Add $4.50 and $3.20.")
-    user, reasoning, answer = (message["content"] for message in to_chatbot(conversation))
+    user, answer = (message["content"] for message in to_chatbot(conversation))
     assert user == "What does \\(x^2\\) cost?"
-    assert reasoning == "Add $4.50 and $3.20."
-    assert answer == "The coffee costs $4.50 and the cake $3.20; \\(x^2\\) is free."
+    assert answer == ('<details class="reasoning"><summary>💭 Reasoning</summary>\n\nAdd $4.50 and $3.20.\n\n'
+                      "</details>\n\nThe coffee costs $4.50 and the cake $3.20; \\(x^2\\) is free.")
     assert {"left": "\\(", "right": "\\)", "display": False} in LATEX_DELIMITERS
     assert all(delimiter["left"] != "$" for delimiter in LATEX_DELIMITERS), "a single $ would pair two prices"
 
@@ -50,10 +50,12 @@ def test_the_chat_s_own_words_follow_the_page_s_language():
     stats = ReplyStats(prompt_tokens=80, visual_tokens=64, generated_tokens=5, ttft_s=0.5, tokens_per_s=12.0,
                        total_s=0.9, notes=()).to_dict()
     chat = Conversation().ask("你好").answer("好的", reasoning="想一想", stopped=True, stats=stats)
-    reasoning, answer = to_chatbot(chat, lang="zh")[1:]
-    assert reasoning["metadata"]["title"] == "💭 推理过程"
-    assert answer["content"] == ("好的\n\n*⏹ 已停止*\n\n<sub>视觉 token 64 · 提示 token 80 · 首 token 延迟 0.50 秒 · "
+    [answer] = to_chatbot(chat, lang="zh")[1:]
+    assert answer["content"] == ('<details class="reasoning"><summary>💭 推理过程</summary>\n\n想一想\n\n</details>\n\n'
+                                 "好的\n\n*⏹ 已停止*\n\n<sub>视觉 token 64 · 提示 token 80 · 首 token 延迟 0.50 秒 · "
                                  "12.0 token/秒</sub>")
+    thinking = to_chatbot(Conversation().ask("你好").answer("", reasoning="想"), streaming=True, lang="zh")[-1]
+    assert thinking["metadata"] == {"title": "💭 推理过程", "status": "pending"} and thinking["content"] == "想"
     early = Conversation().ask("你好").answer("", stopped=True,
                                              stats=stopped_before_the_model(time.perf_counter()).to_dict())
     assert "模型尚未开始运行" in to_chatbot(early, lang="zh")[-1]["content"]

@@ -28,7 +28,7 @@ from minicpm_demo.ui.history import chats_menu
 from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.pacing import QueuePacer
 from minicpm_demo.ui.preflight_api import add_preflight_endpoint
-from minicpm_demo.ui.render import LATEX_DELIMITERS, question_at, to_chatbot
+from minicpm_demo.ui.render import CHATBOT, question_at, to_chatbot
 from minicpm_demo.ui.status import status_line
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
     key = spec.modality.replace("-", "_")
     session = gr.State(ChatSession())
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
-                         feedback_options=None, latex_delimiters=LATEX_DELIMITERS, editable="user")
+                         feedback_options=None, **CHATBOT, editable="user")
     box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
                                file_types=None, file_count=spec.file_count, submit_btn=False,
                                elem_id=f"input_{key}")

@@ -19,7 +19,7 @@ from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.feedback import notice, question_in
 from minicpm_demo.ui.i18n import language, say, t
-from minicpm_demo.ui.render import LATEX_DELIMITERS, to_chatbot
+from minicpm_demo.ui.render import CHATBOT, to_chatbot
 
 SIDES = ("a", "b")
 DEFAULTS = {"a": {"downsample_mode": "16x"}, "b": {"downsample_mode": "4x"}}
@@ -99,7 +99,7 @@ def build_compare_tab(engine, pacer, update_interval_s: float, concurrency_id: s
             with gr.Column(min_width=300):
                 chatbots[side] = gr.Chatbot(show_label=True, label=t(f"compare.{side}"), height=360,
                                             elem_id=f"chatbot_compare_{side}", buttons=["copy"],
-                                            latex_delimiters=LATEX_DELIMITERS)
+                                            **CHATBOT)
                 with gr.Accordion(t("compare.settings"), open=False, elem_id=f"compare_settings_{side}"):
                     for name in COMPARED:
                         value = DEFAULTS[side].get(name, getattr(Settings.for_modality(

@@ -23,6 +23,9 @@ LATEX_DELIMITERS = [
     {"left": "\\(", "right": "\\)", "display": False},
     {"left": "\\[", "right": "\\]", "display": True},
 ]
+# How every chat shows what ``to_chatbot`` gives. Each message in its own bubble: Gradio's edit box (6.31) fails
+# on a bubble that groups a question's file with its text, so a file is a bubble and the question another.
+CHATBOT = {"latex_delimiters": LATEX_DELIMITERS, "group_consecutive_messages": False}
 
 
 def _display_text(text: str) -> str:
@@ -48,13 +51,18 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | N
     if streaming and not turn.reasoning and not turn.reply:  # one placeholder until the first text
         return [{"role": "assistant", "content": "",
                  "metadata": {"title": say("preparing", lang), "status": "pending"}}]
+    if streaming and not turn.reply:  # thinking: the reasoning so far, under Gradio's spinner
+        return [{"role": "assistant", "content": _display_text(turn.reasoning),
+                 "metadata": {"title": say("reasoning", lang), "status": "pending"}}]
+    # One message a reply: the chat shows each message in its own bubble (see ``CHATBOT``), and a reply is one
+    # bubble with its reasoning folded above the answer.
     messages = []
-    if turn.reasoning:
-        still_thinking = streaming and not turn.reply
-        messages.append({"role": "assistant", "content": _display_text(turn.reasoning), "metadata": {
-            "title": say("reasoning", lang), "status": "pending" if still_thinking else "done"}})
     boxes = [] if streaming else find_boxes(turn.reply or "")
     answer = _display_text(readable(turn.reply or "") if boxes else turn.reply or "")
+    if turn.reasoning:
+        folded = f'<details class="reasoning"><summary>{say("reasoning", lang)}</summary>\n\n' \
+                 f"{_display_text(turn.reasoning)}\n\n</details>"
+        answer = f"{folded}\n\n{answer}" if answer else folded
     if turn.stopped:
         mark = say("stopped", lang)
         answer = f"{answer}\n\n*{mark}*" if answer else f"*{mark}*"
@@ -71,8 +79,7 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | N
             blocks.append(f"{say('python.curl', lang)}\n\n```bash\n{turn.stats['curl']}```")
         answer += f"\n\n<details><summary>{say('python', lang)}</summary>\n\n" + "\n\n".join(blocks) + \
             "\n\n</details>"
-    if answer or not messages:
-        messages.append({"role": "assistant", "content": answer or "…"})
+    messages.append({"role": "assistant", "content": answer or "…"})
     drawn = boxed_picture(picture, boxes) if boxes and picture else None
     if drawn:  # the boxes on the picture the question was about, numbered as in the text
         messages.append({"role": "assistant", "content": {"path": drawn}})
@@ -86,7 +93,8 @@ def _filmstrip(seen: list[dict[str, Any]], lang: str) -> str:
     if not pictures:
         return ""
     frames = sum(picture["t"] is not None for picture in pictures)
-    title = say("seen.frames", lang, n=frames) if frames else say("seen.images", lang, n=len(pictures))
+    count, kind = (frames, "frame") if frames else (len(pictures), "image")
+    title = say(f"seen.{kind}s" if count > 1 else f"seen.{kind}", lang, n=count)
     cells = []
     for picture in pictures:
         url = "gradio_api/file=" + quote(picture["path"])
