@@ -100,6 +100,7 @@ EN = {
     "budget.context": "The prompt ({tokens:,} tokens) and the longest reply (max_new_tokens {reply:,}) exceed the "
                       "model's context of {context:,} tokens.",
     "budget.gpu": "It would ask for about {seconds} s of GPU time; this Space allows {cap} s per reply.",
+    "budget.memory": "It would need about {need} of memory beyond the model's weights; the device has {free} free.",
     "fit.advice": "{problem} Try: {step}.",
     "fit.downsample": "16x instead of 4x",
     "fit.slices": "max_slice_nums {value}",
@@ -199,6 +200,7 @@ ZH = {
     "budget.context": "提示（{tokens:,} 个 token）加上最长的回答（max_new_tokens {reply:,}）"
                       "超出了模型 {context:,} 个 token 的上下文。",
     "budget.gpu": "它将需要约 {seconds} 秒 GPU 时间；本 Space 每次回答最多 {cap} 秒。",
+    "budget.memory": "除模型权重外还需约 {need} 内存；设备只剩 {free} 可用。",
     "fit.advice": "{problem} 可以试试：{step}。",
     "fit.downsample": "用 16x 代替 4x",
     "fit.slices": "max_slice_nums 设为 {value}",

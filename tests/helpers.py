@@ -18,7 +18,10 @@ ARTIFACTS = ROOT / "test-artifacts"  # screenshots of the browser tests, to look
 LAPTOP = {"width": 1280, "height": 800}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 # a camera and a screen to capture: Chromium's test pattern, its prompts accepted
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                 "--auto-select-desktop-capture-source=Entire screen"]
 
 
 def require_chromium() -> None:

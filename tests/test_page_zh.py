@@ -45,6 +45,8 @@ def test_a_chinese_browser_sees_no_english_of_ours(browser, app, short_video):
     ARTIFACTS.mkdir(exist_ok=True)
     page = open_page(browser, app["url"], locale="zh-CN")
     page.locator("#advanced_image").get_by_text("高级设置").click()
+    page.locator("#setting_max_new_tokens_image input[type=number]").fill("16")  # a short reply
+    page.locator("#setting_max_new_tokens_image input[type=number]").press("Enter")
     page.locator("#chats_image").get_by_text("对话记录").click()
     page.get_by_role("button", name="这张图表展示了什么").first.click()  # the example, in Chinese, sent
     chatbot = page.locator("#chatbot_image")

@@ -86,6 +86,21 @@ def test_a_request_over_the_gpu_cap_is_flagged_with_the_setting_to_lower(client,
     assert "GPU time; this Space allows 8 s per reply. Try: 16x instead of 4x." in budget["advice"]
 
 
+def test_the_memory_estimate_holds_the_weights_grows_with_the_media_and_flags_a_small_device(
+        client, app, red_image, monkeypatch):
+    from minicpm_demo.engine import memory
+
+    weights = memory.memory_model(app["engine"].ready_model().model).weights / 2**20
+    text, low, high = (ask(client, "preflight", "What is it?", files, "image", {"downsample_mode": mode})
+                       for files, mode in (([], "16x"), ([red_image], "16x"), ([red_image], "4x")))
+    assert weights <= text["estimated_memory_mb"] < low["estimated_memory_mb"] < high["estimated_memory_mb"]
+    assert text["free_memory_mb"] > 0 and text["fits"]
+    monkeypatch.setattr(memory, "free_bytes", lambda device: 1)  # as a device whose memory is full would
+    full = ask(client, "preflight", "What is it?", [red_image], "image", {"downsample_mode": "4x"})
+    assert not full["fits"] and full["free_memory_mb"] == 0
+    assert "of memory beyond the model's weights; the device has 1 MB free. Try: 16x instead of 4x." in full["advice"]
+
+
 def test_a_prompt_past_the_bound_is_flagged_not_refused(client, app, monkeypatch):
     from dataclasses import replace
 

@@ -95,6 +95,10 @@ class Engine(Protocol):
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies (else None)."""
 
+    def memory(self, prepared: Prepared) -> tuple[int | None, int | None]:
+        """Bytes ``prepared`` would hold on the device at its peak (the weights included), and the bytes free
+        for it; None where not known."""
+
     def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[str]:
         """Why ``prepared`` would be refused or fail on this engine; empty when it fits."""
 

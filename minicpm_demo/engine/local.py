@@ -11,10 +11,11 @@ from typing import Any
 
 from minicpm_demo import loader
 from minicpm_demo.cancel import Cancelled, never
-from minicpm_demo.engine import compiled, zero_gpu
+from minicpm_demo.engine import compiled, memory, zero_gpu
 from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Prepared
 from minicpm_demo.engine.generate import generate_pieces
 from minicpm_demo.engine.intake import Intake
+from minicpm_demo.engine.memory import gigabytes
 from minicpm_demo.engine.preflight import Calibration, slices_per_image
 from minicpm_demo.engine.reproduce import gradio_client_call, transformers_script, vllm_curl
 from minicpm_demo.media import MediaLimits, load_readers
@@ -73,6 +74,7 @@ class LocalEngine:
                     log.warning("--compile: decoding stays eager: %s", loaded.compile_error)
             self.request_limits = self.request_limits.for_device(loaded.device)
             self.calibration.set_prior(loaded.device, sum(p.numel() for p in loaded.model.parameters()))
+            self._memory = memory.memory_model(loaded.model)
             self._loaded = loaded
         except loader.LoaderError as error:
             self._error = str(error)
@@ -211,8 +213,17 @@ class LocalEngine:
             return None
         return zero_gpu.estimate_gpu_seconds(self.spec, prepared.inputs, prepared.calls["generate"])
 
+    def memory(self, prepared: Prepared) -> tuple[int | None, int | None]:
+        if prepared.prompt_tokens is None:
+            return None, None
+        generate = prepared.calls["generate"]
+        needed = self._memory.total_bytes(prepared.prompt_tokens, int(generate.get("max_new_tokens", 0)),
+                                          prepared.visual_tokens or 0, generate.get("downsample_mode", "16x"))
+        return needed, memory.free_bytes(self.ready_model().device)
+
     def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[Phrase]:
-        """Why ``prepared`` would be refused, or fail, here: the prompt's bound, the model's context, GPU time."""
+        """Why ``prepared`` would be refused, or fail, here: the prompt's bound, the model's context, GPU time,
+        the device's memory."""
         problems = []
         tokens, most = prepared.prompt_tokens, self.request_limits.max_prompt_tokens
         if most and tokens > most:
@@ -223,6 +234,10 @@ class LocalEngine:
             problems.append(Phrase("budget.context", tokens=tokens, reply=reply, context=context))
         if gpu_seconds is not None and gpu_seconds > self.gpu_seconds_cap:
             problems.append(Phrase("budget.gpu", seconds=gpu_seconds, cap=self.gpu_seconds_cap))
+        needed, free = self.memory(prepared)
+        if needed is not None and free is not None and needed - self._memory.weights > free:
+            problems.append(Phrase("budget.memory", need=gigabytes(needed - self._memory.weights),
+                                   free=gigabytes(free)))
         return problems
 
     def _control_tokens(self, tokenizer):

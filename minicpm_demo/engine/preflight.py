@@ -63,6 +63,8 @@ class Preflight:
     estimated_ttft_s: float | None  # reading the media and the processor (as measured now) plus the first pass
     estimate_source: str  # "measured" (this process's replies), "shape twin" (docs/PERFORMANCE.md) or "unknown"
     gpu_seconds: int | None  # on ZeroGPU: the GPU time the request would ask for
+    estimated_memory_mb: int | None  # the device memory at the request's peak, the model's weights included
+    free_memory_mb: int | None  # the device's memory free for the request (engine/memory.py)
     fits: bool
     advice: str  # what to change when it does not fit; empty when it does
     notes: list[str]
@@ -114,6 +116,7 @@ def preflight(engine, messages: list[dict[str, Any]], settings: Settings, modali
         tokens = prepared.prompt_tokens
         first_pass, source = engine.calibration.estimate(tokens) if tokens is not None else (None, "unknown")
         gpu_seconds = engine.gpu_seconds(prepared)
+        needed, free = engine.memory(prepared)
         problems = engine.budget_problems(prepared, gpu_seconds)
     finally:
         prepared.release()
@@ -126,8 +129,13 @@ def preflight(engine, messages: list[dict[str, Any]], settings: Settings, modali
         frames=[round(t, 3) for media in prepared.media for t in media.frames_s],
         slices=list(prepared.slices),
         estimated_ttft_s=None if first_pass is None else round(preparing_s + first_pass, 3),
-        estimate_source=source, gpu_seconds=gpu_seconds, fits=not problems, advice=advice,
+        estimate_source=source, gpu_seconds=gpu_seconds, estimated_memory_mb=megabytes(needed),
+        free_memory_mb=megabytes(free), fits=not problems, advice=advice,
         notes=list(prepared.notes))
+
+
+def megabytes(size: int | None) -> int | None:
+    return None if size is None else round(size / 2**20)
 
 
 def preflight_apart(engine, messages: list[dict[str, Any]], settings: Settings, modality: str) -> Preflight:

@@ -115,6 +115,9 @@ class RemoteEngine:
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         return None  # the server's own GPU
 
+    def memory(self, prepared: Prepared) -> tuple[int | None, int | None]:
+        return None, None  # the server's device
+
     def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[str]:
         return []  # only the server knows its limits, and says so when it refuses
 

@@ -18,6 +18,7 @@ from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
 from minicpm_demo.settings import MODALITIES, Settings
 from minicpm_demo.ui import api
 from minicpm_demo.ui.budget import BudgetLine
+from minicpm_demo.ui.capture import capture_controls
 from minicpm_demo.ui.compare import build_compare_tab
 from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.errors import USER_ERRORS
@@ -211,6 +212,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
             regenerate = gr.Button(t("regenerate"), elem_id=f"regenerate_{key}", min_width=100)
             undo = gr.Button(t("undo"), elem_id=f"undo_{key}", min_width=56)
             clear = gr.Button(t("clear"), elem_id=f"clear_{key}", min_width=56)
+    capture_controls(spec.modality, key, box, spec.file_count)
     unsupported = engine.unsupported_settings()
     thinking = setting_control("enable_thinking", defaults.enable_thinking, f"thinking_{key}", unsupported)
     with gr.Accordion(t("advanced"), open=False, elem_id=f"advanced_{key}"):

@@ -9,6 +9,7 @@ from dataclasses import fields
 import gradio as gr
 
 from minicpm_demo.chat import Attachment
+from minicpm_demo.engine.memory import gigabytes
 from minicpm_demo.engine.preflight import Preflight, next_step, preflight_apart
 from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.session import ChatSession
@@ -37,6 +38,10 @@ def budget_html(found: Preflight, lang: str) -> str:
                          source=say(f"budget.source.{found.estimate_source}", lang)))
     if found.gpu_seconds is not None:
         parts.append(say("budget.gpu", lang, s=found.gpu_seconds))
+    if found.estimated_memory_mb is not None:
+        memory = gigabytes(found.estimated_memory_mb * 2**20)
+        parts.append(say("budget.memory", lang, total=memory) if found.free_memory_mb is None else
+                     say("budget.memory_free", lang, total=memory, free=gigabytes(found.free_memory_mb * 2**20)))
     line = html.escape(" · ".join(parts))
     if found.fits:
         return f'<span class="budget fits" title="{line}">{line}</span>'

@@ -5,6 +5,7 @@ Inputs are ``/chat``'s (text, files, modality, history, settings), checked the s
 time of each video frame the model would get, in seconds), ``slices`` (per image, the slices cut besides its
 whole view), ``estimated_ttft_s`` with ``estimate_source`` ("measured" from this server's replies, or "shape
 twin": docs/PERFORMANCE.md's figures for the device, scaled to the model's size), ``gpu_seconds`` (on ZeroGPU),
+``estimated_memory_mb`` (the device memory at the request's peak, weights included) and ``free_memory_mb``,
 ``fits`` (false when ``/chat`` would refuse it or the model could not hold it) and ``advice`` (what to lower).
 """
 

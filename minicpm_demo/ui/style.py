@@ -2,6 +2,7 @@
 
 import json
 
+from minicpm_demo.ui.capture import SCREEN_JS
 from minicpm_demo.ui.i18n import EN, ZH
 
 PAGE_CSS = """
@@ -25,6 +26,8 @@ PAGE_CSS = """
 [id^="chatbot_"] details a img { height: 72px !important; width: auto !important; max-width: none !important;
                                  border-radius: 4px; }
 [id^="chatbot_"] details a + sub { display: inline-block; margin: 0 6px 0 -2px; }
+.record-screen.recording { color: #b91c1c; border-color: #b91c1c; }
+.capture-hint { font-size: .8em; color: var(--body-text-color-subdued); }
 .unshown-file { font-size: .75em; word-break: break-all; padding: 2px; }
 #header p { margin-top: .2em; }
 /* The chat takes the window's height less what is around it, so that the input box, Send and Stop stay in view
@@ -53,7 +56,10 @@ def page_js(pickers: dict[str, str]) -> str:
   const titles = %s;
   const title = titles[(navigator.language || "en").slice(0, 2).toLowerCase()] || titles.en;
   const kinds = new Set(["Warning", "Info", "Error", "Success"]);
+  const STOP_LABEL = (%s)[(navigator.language || "en").slice(0, 2).toLowerCase()] || "%s";
+%s
   const apply = () => {
+    screenButtons();
     for (const [id, types] of Object.entries(accept))
       for (const input of document.querySelectorAll(`#${id} input[type=file]`))
         if (input.accept !== types) input.accept = types;
@@ -74,4 +80,6 @@ def page_js(pickers: dict[str, str]) -> str:
     image.after(name);
   }, true);
   new MutationObserver(apply).observe(document.body, {childList: true, subtree: true, characterData: true});
-}""" % (json.dumps(accept), json.dumps({"en": EN["notice"], "zh": ZH["notice"]}, ensure_ascii=False))
+}""" % (json.dumps(accept), json.dumps({"en": EN["notice"], "zh": ZH["notice"]}, ensure_ascii=False),
+         json.dumps({"en": EN["capture.stop"], "zh": ZH["capture.stop"]}, ensure_ascii=False), EN["capture.stop"],
+         SCREEN_JS)
