@@ -601,7 +601,7 @@ CORPUS: dict[str, Case] = {
     "tifffile_pages_as_video": Case(tifffile_pages, "video", "is a still image (its pages are not frames of a video)"),
     "tiled_float_tiff": Case(partial(tifffile_pages, dtype="float32", tile=(16, 16), name="tiled.tif"), "image",
                              "is a TIFF this demo cannot read (uncompressed, tiled, 3 × 32-bit floating-point"),
-    "pdf_as_video": Case(pdf_of_pages, "video", "is a PDF document, not a video. Ask about it in the Image or"),
+    "pdf_as_video": Case(pdf_of_pages, "video", "is a PDF, not a video. Ask about it in the Image or Multi-image tab"),
     "apng_6000_canvas_as_video": Case(partial(apng_of_tiny_frames, side=6000, frames=20), "video",
                                       "more pixels than the 35.7 megapixels a frame may have"),
 }
