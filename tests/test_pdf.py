@@ -216,3 +216,23 @@ def test_chat_refuses_a_pdf_it_cannot_use_with_a_message(client, tmp_path, build
     with pytest.raises(Exception, match=message):
         client.predict("What does it say?", [handle_file(str(build(tmp_path)))], modality, None, GREEDY,
                        api_name="/chat")
+
+
+def test_an_exported_chat_links_its_pdf_where_it_shows_its_pictures(tmp_path, red_image, monkeypatch):
+    import zipfile
+
+    from minicpm_demo.chat import Attachment, Conversation
+    from minicpm_demo.session import ChatSession
+    from minicpm_demo.ui import history
+
+    monkeypatch.setattr(history, "get_upload_folder", lambda: str(tmp_path / "uploads"))
+    session = ChatSession()
+    files = (Attachment(str(pdf_of_pages(tmp_path, 2)), "image"), Attachment(str(red_image), "image"))
+    session.conversation = Conversation().ask("Read them.", files).answer("Done.")
+    exported = history.export_chat(session)
+    with zipfile.ZipFile(next((tmp_path / "uploads" / "exports").rglob("*.zip"))) as archive:
+        chat = archive.read("chat.md").decode()
+        assert archive.read("files/1-report.pdf").startswith(b"%PDF-")
+    assert exported is not None
+    assert "[report.pdf](files/1-report.pdf)" in chat and "![report.pdf]" not in chat
+    assert "![red.png](files/1-red.png)" in chat
