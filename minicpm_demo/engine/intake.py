@@ -101,8 +101,11 @@ class Intake:
                      cancelled: Callable[[], bool] = never) -> Intake:
         """Refuses more images than one request may hold; the request's videos share the frame memory."""
         messages, notes = _each_file_once(messages)
-        request = limits.for_request(*media_counts(messages, lambda path: pdf_pages(path, limits) if is_pdf(path)
-                                                   else 1))
+
+        def pictures(path: str) -> int:  # a PDF is opened here to count the pages it gives, before any is read
+            return pdf_pages(path, limits) if is_pdf(path) else 1
+
+        request = limits.for_request(*media_counts(messages, pictures))
         return cls(messages, request, request.budget(), cancelled, notes)
 
     def resolve(self, convert: Callable[[dict[str, Any]], list[dict[str, Any]]],

@@ -18,8 +18,9 @@ ANIMATIONS = {"GIF", "PNG", "WEBP", "AVIF", "FLI"}
 
 
 def load_readers() -> None:
-    """Import PyAV and Pillow's format plugins now, so that the first upload does not wait for them."""
+    """Import PyAV, pdfium and Pillow's format plugins now, so that the first upload does not wait for them."""
     import av  # noqa: F401
+    import pypdfium2  # noqa: F401
 
     tiff.register()
 

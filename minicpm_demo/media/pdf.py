@@ -61,6 +61,8 @@ def render_pdf(path: str | os.PathLike, limits: MediaLimits = MediaLimits(), bud
                cancelled: Callable[[], bool] = never) -> RenderedPdf:
     """The first pages of the PDF at ``path``, up to ``limits.max_pdf_pages``, as RGB pictures on white, with a
     note saying which pages were used. Raises ``Cancelled`` between pages once ``cancelled()`` turns true."""
+    from pypdfium2 import PdfiumError
+
     name = check_file(path, "pdf", limits.max_image_bytes, "--max-image-mb")
     budget = budget or limits.budget()
     with _opened(path, name) as document:
@@ -70,7 +72,7 @@ def render_pdf(path: str | os.PathLike, limits: MediaLimits = MediaLimits(), bud
         for index in range(used):  # from the page tree, before any page's content is read
             try:
                 width, height = document.get_page_size(index)
-            except Exception:  # pypdfium2's PdfiumError: the page tree names a page that is not there
+            except PdfiumError:  # the page tree names a page that is not there
                 raise _damaged(name, index) from None
             scale = page_scale(width, height, limits)
             if scale is None:
@@ -103,9 +105,11 @@ def page_scale(width: float, height: float, limits: MediaLimits) -> float | None
 
 
 def _rendered(document, index: int, scale: float, name: str):
+    from pypdfium2 import PdfiumError
+
     try:
         page = document[index]
-    except Exception:  # pypdfium2's PdfiumError
+    except PdfiumError:
         raise _damaged(name, index) from None
     try:
         bitmap = page.render(scale=scale)
