@@ -90,6 +90,8 @@ OPTIONS: tuple[Option, ...] = (
            "needs about twice as much again)", type=int),
     Option("--max-images", "MAX_IMAGES", MediaLimits.max_images, "Most images in one conversation (every question "
            "sends the earlier ones again)", type=int),
+    Option("--max-pdf-pages", "MAX_PDF_PAGES", MediaLimits.max_pdf_pages, "Pages of a PDF given to the model, from "
+           "the first (each counts as an image; the reply's stats say when a PDF had more)", type=int),
     Option("--max-request-megapixels", "MAX_REQUEST_MEGAPIXELS", MediaLimits.max_request_image_pixels // 10**6,
            "Most image pixels one request may decode, all its images together, megapixels", type=int),
     Option("--max-request-video-gigapixels", "MAX_REQUEST_VIDEO_GIGAPIXELS",
@@ -144,6 +146,7 @@ class AppConfig:
     max_video_seconds: int
     max_video_frames_mb: int
     max_images: int
+    max_pdf_pages: int
     max_request_megapixels: int
     max_request_video_gigapixels: int
     max_text_chars: int
@@ -169,6 +172,7 @@ class AppConfig:
         return MediaLimits(max_image_bytes=self.max_image_mb * MB, max_video_bytes=self.max_video_mb * MB,
                            max_video_seconds=float(self.max_video_seconds),
                            max_video_frames_bytes=self.max_video_frames_mb * MB, max_images=self.max_images,
+                           max_pdf_pages=self.max_pdf_pages,
                            max_request_image_pixels=self.max_request_megapixels * 10**6,
                            max_request_frame_pixels=self.max_request_video_gigapixels * 10**9)
 

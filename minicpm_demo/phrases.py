@@ -16,6 +16,7 @@ EN = {
     "duration.s": "{seconds} s",
     "kind.image": "image",
     "kind.video": "video",
+    "kind.pdf": "PDF",
     # files
     "file.unreadable": "The {kind} {name!r} could not be read (it may have been removed). Upload it again.",
     "file.empty": "The {kind} {name!r} is empty (0 bytes). Upload the file again.",
@@ -52,6 +53,13 @@ EN = {
     "video.is_image": "{name!r} is a still image{pages}, not a video. Ask about it in the Image tab (or send it as "
                       "an image).",
     "video.pages": " (its pages are not frames of a video)",
+    "video.is_pdf": "{name!r} is a PDF, not a video. Ask about it in the Image or Multi-image tab (they read pages).",
+    "pdf.protected": "{name!r} is protected by a password, so its pages cannot be read. Remove the password (open it "
+                     "and save or print it as a new PDF) and upload it again.",
+    "pdf.damaged": "{name!r} is not a PDF this demo can read: it is damaged, or not a PDF{page}. Save or print it as a "
+                   "new PDF, or send its pages as images.",
+    "pdf.page": " (page {page} cannot be read)",
+    "pdf.no_pages": "The PDF {name!r} has no pages. Upload a PDF with at least one page.",
     "video.no_samples": "No frames could be sampled from {name!r}. Upload a longer video.",
     "video.frame_size": "The video {name!r} has frames of {width}×{height}: more pixels than the {megapixels:.1f} "
                         "megapixels a frame may have in this demo. Scale it down (to 4K, say) and upload it again.",
@@ -75,6 +83,9 @@ EN = {
     "note.given_once": "{name}: attached {count} times to one question, given once",
     "note.frames": "{name}: {frames} frames of {duration}",
     "note.one_frame": "{name}: 1 frame of {duration}",
+    "note.pdf_page": "{name}: page {pages} of {count}{limit}",
+    "note.pdf_pages": "{name}: pages {pages} of {count}{limit}",
+    "note.pdf_limit": ", the page limit is {most}",
     # limits of a request
     "limit.question": "The question is {chars:,} characters long; this demo takes up to {most:,} in one question. "
                       "Shorten it or send it in parts, or raise --max-text-chars.",
@@ -131,6 +142,7 @@ ZH = {
     "duration.s": "{seconds} 秒",
     "kind.image": "图片",
     "kind.video": "视频",
+    "kind.pdf": "PDF",
     "file.unreadable": "无法读取{kind} {name!r}（可能已被删除）。请重新上传。",
     "file.empty": "{kind} {name!r} 是空文件（0 字节）。请重新上传。",
     "file.too_large": "{kind} {name!r} 大小为 {size_mb:.0f} MB；本演示最多接受 {max_mb:.0f} MB。"
@@ -158,6 +170,12 @@ ZH = {
     "video.undecodable": "{name!r} 没有本演示能解码的帧（不是视频，或已损坏）。请上传 MP4（H.264）、WebM 或 MOV 文件。",
     "video.is_image": "{name!r} 是静态图片{pages}，不是视频。请在“单图”标签页中提问（或作为图片发送）。",
     "video.pages": "（其各页不是视频的帧）",
+    "video.is_pdf": "{name!r} 是 PDF 文档，不是视频。请在“单图”或“多图”标签页中提问，它们会读取其页面。",
+    "pdf.protected": "{name!r} 受密码保护，无法读取其页面。请去除密码（打开后另存或打印为新的 PDF）后重新上传。",
+    "pdf.damaged": "{name!r} 不是本演示能读取的 PDF：文件已损坏，或不是 PDF{page}。"
+                   "请另存或打印为新的 PDF，或把各页作为图片发送。",
+    "pdf.page": "（第 {page} 页无法读取）",
+    "pdf.no_pages": "PDF {name!r} 没有页面。请上传至少有一页的 PDF。",
     "video.no_samples": "无法从 {name!r} 中采样到帧。请上传更长的视频。",
     "video.frame_size": "视频 {name!r} 的帧为 {width}×{height}：超过本演示每帧允许的 {megapixels:.1f} 百万像素。"
                         "请缩小（例如到 4K）后重新上传。",
@@ -179,6 +197,9 @@ ZH = {
     "note.given_once": "{name}：同一问题中添加了 {count} 次，只发送一次",
     "note.frames": "{name}：{duration}视频中取 {frames} 帧",
     "note.one_frame": "{name}：{duration}视频中取 1 帧",
+    "note.pdf_page": "{name}：第 {pages} 页，共 {count} 页{limit}",
+    "note.pdf_pages": "{name}：第 {pages} 页，共 {count} 页{limit}",
+    "note.pdf_limit": "，页数上限为 {most}",
     "limit.question": "问题长 {chars:,} 个字符；本演示一个问题最多 {most:,} 个字符。请缩短或分几次发送，"
                       "或调大 --max-text-chars。",
     "limit.turns": "本次对话将有 {turns} 个问题；本演示一次对话最多 {most} 个，"

@@ -471,6 +471,79 @@ def gif_of_tiny_frames(folder: Path, side: int, frames: int, name: str = "tiny-f
     return path
 
 
+# ---- PDF documents ------------------------------------------------------------------------------
+PAGE_COLOURS = ((200, 40, 40), (40, 160, 60), (30, 90, 200), (230, 180, 20), (120, 40, 160))
+
+
+def pdf_of_pages(folder: Path, pages: int = 3, name: str = "report.pdf", size=(595, 842)) -> Path:
+    """A PDF of ``pages`` pages (A4 by default: Pillow writes a picture of w × h pixels at 72 dpi as a page of
+    w × h points), each a colour of PAGE_COLOURS with its number written on it, with Pillow's PDF writer."""
+    from PIL import ImageDraw
+
+    pictures = []
+    for number in range(1, pages + 1):
+        picture = Image.new("RGB", size, PAGE_COLOURS[(number - 1) % len(PAGE_COLOURS)])
+        ImageDraw.Draw(picture).text((20, 20), f"Page {number}", fill="white")
+        pictures.append(picture)
+    path = folder / name
+    pictures[0].save(path, "PDF", save_all=True, append_images=pictures[1:], resolution=72)
+    return path
+
+
+def password_pdf(folder: Path) -> Path:
+    """A one-page PDF that opens only with the password "secret": pypdf's RC4 encryption, which needs no
+    cryptography package."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=pdf_of_pages(folder, 1, name="plain.pdf"))
+    writer.encrypt("secret", algorithm="RC4-128")
+    path = folder / "locked.pdf"
+    with open(path, "wb") as file:
+        writer.write(file)
+    return path
+
+
+def written_pdf(folder: Path, objects: list[bytes], name: str) -> Path:
+    """A PDF written byte by byte: ``objects`` numbered from 1 (the first the catalogue), with its cross-reference
+    table, for documents no writer makes."""
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    path = folder / name
+    path.write_bytes(out)
+    return path
+
+
+def pdf_without_pages(folder: Path) -> Path:
+    return written_pdf(folder, [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
+                       "blank.pdf")
+
+
+def pdf_of_huge_page(folder: Path) -> Path:
+    """One page that says it is 200 by 200 inches (the most PDF allows), in a file of a few hundred bytes."""
+    return written_pdf(folder, [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] >>"], "poster.pdf")
+
+
+def broken_pdf(folder: Path) -> Path:
+    """A PDF's first half: its header, and no cross-reference table or objects to read."""
+    whole = pdf_of_pages(folder, 2, name="whole.pdf").read_bytes()
+    path = folder / "broken.pdf"
+    path.write_bytes(whole[:200])
+    return path
+
+
+def text_named_pdf(folder: Path) -> Path:
+    path = folder / "notes.pdf"
+    path.write_text("These are my notes, not a PDF.\n")
+    return path
+
+
 @dataclass(frozen=True)
 class Case:
     build: Callable[[Path], Path]
@@ -528,6 +601,7 @@ CORPUS: dict[str, Case] = {
     "tifffile_pages_as_video": Case(tifffile_pages, "video", "is a still image (its pages are not frames of a video)"),
     "tiled_float_tiff": Case(partial(tifffile_pages, dtype="float32", tile=(16, 16), name="tiled.tif"), "image",
                              "is a TIFF this demo cannot read (uncompressed, tiled, 3 × 32-bit floating-point"),
+    "pdf_as_video": Case(pdf_of_pages, "video", "is a PDF, not a video. Ask about it in the Image or Multi-image tab"),
     "apng_6000_canvas_as_video": Case(partial(apng_of_tiny_frames, side=6000, frames=20), "video",
                                       "more pixels than the 35.7 megapixels a frame may have"),
 }

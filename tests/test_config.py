@@ -60,6 +60,14 @@ def test_media_limits_come_from_their_flags():
     assert limits.max_video_frames_bytes == 300 * 1024 * 1024 and limits.max_video_seconds == 60
 
 
+def test_the_pdf_page_limit_comes_from_its_flag_or_its_environment_variable():
+    assert parse_config([], environ={}).media_limits.max_pdf_pages == 8
+    assert parse_config([], environ={"MAX_PDF_PAGES": "3"}).media_limits.max_pdf_pages == 3
+    assert parse_config(["--max-pdf-pages", "20"], environ={"MAX_PDF_PAGES": "3"}).media_limits.max_pdf_pages == 20
+    with pytest.raises(SystemExit):
+        parse_config(["--max-pdf-pages", "0"], environ={})
+
+
 def test_every_option_is_in_the_readme_table():
     readme = (ROOT / "README.md").read_text()
     for option in OPTIONS:

@@ -191,6 +191,16 @@ def test_vllm_gets_the_video_file_and_processor_kwargs(short_video):
     assert body["chat_template_kwargs"] == {"enable_thinking": True} and body["top_k"] == 20 and not notes
 
 
+def test_a_pdf_is_sent_as_its_pages_with_the_note_naming_them(tmp_path):
+    from media_corpus import pdf_of_pages
+
+    body, notes = _request_for("vllm", [{"type": "image", "path": str(pdf_of_pages(tmp_path, 2))}])
+    parts = body["messages"][0]["content"]
+    assert [part["type"] for part in parts] == ["image_url", "image_url"]
+    assert all(part["image_url"]["url"].startswith("data:image/") for part in parts)
+    assert notes == ["report.pdf: pages 1–2 of 2"]
+
+
 def test_plain_openai_server_gets_frames_and_every_dropped_setting_is_named(short_video):
     body, notes = _request_for("openai", [{"type": "video", "path": str(short_video)}], max_num_frames=2,
                                stack_frames=3, enable_thinking=True, temperature=0.3)

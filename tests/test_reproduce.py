@@ -67,3 +67,39 @@ def test_the_gradio_client_call_and_the_vllm_request_carry_the_same_question(app
     assert processor["downsample_mode"] == "4x" and processor["max_slice_nums"] == 4
     assert sent["max_tokens"] == 8 and sent["temperature"] == 0.0
     assert sent["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+def test_a_pdf_reply_is_reproduced_with_its_pages_rendered_as_the_app_rendered_them(app, tmp_path):
+    import base64
+    import io
+    import json
+    import os
+
+    from media_corpus import pdf_of_pages
+    from PIL import Image
+
+    from minicpm_demo.media import render_pdf
+
+    (tmp_path / "upload").mkdir()
+    pdf = pdf_of_pages(tmp_path / "upload", 2)
+    client = Client(app["url"], analytics_enabled=False, verbose=False)
+    last = client.predict("Read it.", [handle_file(str(pdf))], "multi-image", None,
+                          {"do_sample": False, "max_new_tokens": 12}, api_name="/chat")
+    stats = last["stats"]
+    assert "PAGES_0 = pages_of('report.pdf', [(1, " in stats["python"]
+    shutil.copy(pdf, tmp_path / pdf.name)
+    (tmp_path / "reply.py").write_text(stats["python"])
+    ran = subprocess.run([sys.executable, "reply.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.rstrip("\n") == last["answer"]
+    # the vLLM request: the pages rendered beside it first, then sent as PNG pictures (cat plays curl's part)
+    request = stats["curl"].replace("curl http://localhost:8000/v1/chat/completions -H 'Content-Type: "
+                                    "application/json' -d @-", "cat").replace("python3 -", f"{sys.executable} -")
+    (tmp_path / "request.sh").write_text(request)
+    sent = json.loads(subprocess.run(["bash", "request.sh"], cwd=tmp_path, capture_output=True, text=True,
+                                     check=True, env=os.environ).stdout)
+    parts = sent["messages"][0]["content"]
+    assert [part["type"] for part in parts] == ["image_url", "image_url", "text"]
+    for part, page in zip(parts, render_pdf(pdf).pages):
+        data = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+        assert Image.open(io.BytesIO(data)).tobytes() == page.tobytes(), "the very pixels the model was given"

@@ -48,6 +48,20 @@ def test_a_note_comes_back_in_the_pages_language_and_a_forged_one_as_nothing():
     assert notes[0].said_in("zh") == "clip.mp4：4 秒视频中取 4 帧"
 
 
+def test_a_pdf_question_comes_back_with_its_file_and_its_page_note_in_the_page_s_language(tmp_path):
+    from media_corpus import pdf_of_pages
+
+    from minicpm_demo import media
+
+    pdf = str(pdf_of_pages(tmp_path, 12, name="long.pdf"))
+    stats = {"prompt_tokens": 800, "generated_tokens": 5, "notes": media.render_pdf(pdf).notes}
+    chat = Conversation().ask("Summarise it.", (Attachment(pdf, "image"),)).answer("A report.", stats=stats)
+    back = from_record(json.loads(json.dumps(to_record(chat))), served_only({pdf}))
+    assert back.turns[0].attachments == (Attachment(pdf, "image"),)
+    assert back.turns[0].stats["notes"] == ["long.pdf: pages 1–8 of 12, the page limit is 8"]
+    assert back.turns[0].stats["notes"][0].said_in("zh") == "long.pdf：第 1–8 页，共 12 页，页数上限为 8"
+
+
 @pytest.mark.parametrize("record, message", [
     (None, "not a chat saved by this demo"),
     ({"format": "other", "turns": []}, "not a chat saved by this demo"),

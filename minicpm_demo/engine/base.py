@@ -32,6 +32,8 @@ class MediaGiven:
     name: str  # the file's name, as the user knows it
     size: tuple[int, int] | None = None  # (width, height) of the picture given; for a video, of its frames
     frames_s: tuple[float, ...] = ()  # for a video sampled here: the time of each frame given, in seconds
+    page: int | None = None  # for a PDF's page: its number, from 1
+    scale: float | None = None  # and the scale it was rendered at (pixels per point), for a script to do the same
 
 
 @dataclass

@@ -16,19 +16,24 @@ from minicpm_demo.media import (
     RequestBudget,
     SampledVideo,
     describe_duration,
+    is_pdf,
     load_image,
+    pdf_pages,
     probe_video,
+    render_pdf,
     sample_video,
 )
 from minicpm_demo.phrases import Phrase
 from minicpm_demo.text import MINICPM_CONTROL_TOKENS, neutralize_control_tokens
 
 
-def media_counts(messages: list[dict[str, Any]]) -> tuple[int, int]:
-    """How many images and how many videos the model-card ``messages`` carry."""
-    kinds = [item["type"] for message in messages if not isinstance(message["content"], str)
+def media_counts(messages: list[dict[str, Any]], pictures: Callable[[str], int] = lambda path: 1) -> tuple[int, int]:
+    """How many images and how many videos the model-card ``messages`` carry, each image file counted as the
+    ``pictures(path)`` it gives the model (a PDF its pages)."""
+    items = [item for message in messages if not isinstance(message["content"], str)
              for item in message["content"] if "path" in item]
-    return kinds.count("image"), kinds.count("video")
+    return (sum(pictures(item["path"]) for item in items if item["type"] == "image"),
+            sum(item["type"] == "video" for item in items))
 
 
 def map_media(messages: list[dict[str, Any]], convert: Callable[[dict[str, Any]], list[dict[str, Any]]],
@@ -96,13 +101,31 @@ class Intake:
                      cancelled: Callable[[], bool] = never) -> Intake:
         """Refuses more images than one request may hold; the request's videos share the frame memory."""
         messages, notes = _each_file_once(messages)
-        request = limits.for_request(*media_counts(messages))
+
+        def pictures(path: str) -> int:  # a PDF is opened here to count the pages it gives, before any is read
+            return pdf_pages(path, limits) if is_pdf(path) else 1
+
+        request = limits.for_request(*media_counts(messages, pictures))
         return cls(messages, request, request.budget(), cancelled, notes)
 
     def resolve(self, convert: Callable[[dict[str, Any]], list[dict[str, Any]]],
                 control_tokens: re.Pattern = MINICPM_CONTROL_TOKENS) -> list[dict[str, Any]]:
         """The request's messages as ``map_media`` makes them with ``convert``."""
         return map_media(self.messages, convert, control_tokens)
+
+    def images(self, path: str) -> list:
+        """The pictures an image file gives the model: the image, or a PDF's first pages."""
+        if not is_pdf(path):
+            return [self.image(path)]
+        if ("pdf", path) not in self._read:
+            rendered = render_pdf(path, self.limits, budget=self.budget, cancelled=self.cancelled)
+            self.notes.extend(rendered.notes)
+            self._read["pdf", path] = rendered
+        rendered = self._read["pdf", path]
+        name = os.path.basename(path)
+        self.media.extend(MediaGiven("image", name, size=page.size, page=number, scale=scale)
+                          for number, (page, scale) in enumerate(zip(rendered.pages, rendered.scales), 1))
+        return list(rendered.pages)
 
     def image(self, path: str):
         if ("image", path) not in self._read:

@@ -146,10 +146,11 @@ class LocalEngine:
         seen: list[tuple[float | None, Any]] = []  # what the model is given, small: (seconds or None, picture)
 
         def model_item(item: dict[str, Any]) -> list[dict[str, Any]]:
-            if item["type"] != "video":
-                image = intake.image(item["path"])
-                seen.append((None, sliced_view(image, self._slice_grid(processor, image, settings))))
-                return [{"type": "image", "image": image}]
+            if item["type"] != "video":  # an image, or a PDF's pages
+                images = intake.images(item["path"])
+                seen.extend((None, sliced_view(image, self._slice_grid(processor, image, settings)))
+                            for image in images)
+                return [{"type": "image", "image": image} for image in images]
             sampled = intake.video(item["path"], partial(processor.video_processor.sample_frames,
                                                          max_num_frames=settings.max_num_frames,
                                                          stack_frames=settings.stack_frames))
@@ -203,9 +204,9 @@ class LocalEngine:
         to a vLLM server."""
         loaded = self.ready_model()
         return {"python": transformers_script(self.spec.model_id, self.spec.revision, str(loaded.model.dtype),
-                                              loaded.device, messages, prepared.calls),
+                                              loaded.device, messages, prepared.calls, prepared.media),
                 "gradio_client": gradio_client_call(messages, prepared.calls),
-                "curl": vllm_curl(self.spec.model_id, messages, prepared.calls)}
+                "curl": vllm_curl(self.spec.model_id, messages, prepared.calls, prepared.media)}
 
     def gpu_seconds(self, prepared: Prepared) -> int | None:
         """The GPU time a ZeroGPU call for ``prepared`` asks for, where a cap applies."""

@@ -192,7 +192,7 @@ class RemoteEngine:
         """What a media item is sent as: an image as a data: URL, a video as the file or as sampled frames."""
         path = item["path"]
         if item["type"] == "image":
-            return [{"type": "image_url", "image_url": {"url": image_url(intake.image(path))}}]
+            return [{"type": "image_url", "image_url": {"url": image_url(image)}} for image in intake.images(path)]
         if self.profile.video_as == "url" and detect_kind(path) == "video":
             intake.whole_video(path)  # size, duration and decodability: the same messages as locally
             mime = mimetypes.guess_type(path)[0] or "video/mp4"

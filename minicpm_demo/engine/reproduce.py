@@ -17,6 +17,15 @@ from typing import Any
 APP_ONLY_PROCESSOR_KWARGS = ("video_metadata", "do_sample_frames")
 
 
+def pdf_renders(media) -> dict[str, list[tuple[int, float]]]:
+    """Each PDF's pages given to the model, by file name: (page number from 1, the scale it was rendered at)."""
+    renders: dict[str, list[tuple[int, float]]] = {}
+    for given in media:
+        if given.page is not None and (given.page, given.scale) not in renders.setdefault(given.name, []):
+            renders[given.name].append((given.page, given.scale))
+    return renders
+
+
 def _with_file_names(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The card's messages, each file by its name (the script expects the files beside it)."""
     named = []
@@ -48,6 +57,19 @@ def frames_of(path, indices):
 
 """
 
+# The pages of each PDF as the demo gave them: rendered with pdfium, as the demo does, at the demo's scale.
+READ_PAGES = """import pypdfium2
+
+
+def pages_of(path, renders):
+    \"\"\"The PDF's pages as the demo rendered them: for each (page number from 1, pixels per point), the page on white
+    with its forms filled in, as an RGB picture.\"\"\"
+    document = pypdfium2.PdfDocument(path)
+    document.init_forms()
+    return [document[number - 1].render(scale=scale).to_pil() for number, scale in renders]
+
+"""
+
 
 def _metadata_code(metadata) -> str:
     values = {name: getattr(metadata, name) for name in ("total_num_frames", "fps", "duration", "width", "height")}
@@ -56,23 +78,40 @@ def _metadata_code(metadata) -> str:
 
 
 def transformers_script(model_id: str, revision: str | None, dtype: str, device: str,
-                        messages: list[dict[str, Any]], calls: dict[str, dict[str, Any]]) -> str:
+                        messages: list[dict[str, Any]], calls: dict[str, dict[str, Any]], media=()) -> str:
+    """The script; ``media`` (``Prepared.media``) says which pages of each PDF were rendered, and how."""
     template = dict(calls["apply_chat_template"])
     processor_kwargs = template.get("processor_kwargs", {})
     videos = list(processor_kwargs.get("video_metadata") or ())
     template["processor_kwargs"] = {name: value for name, value in processor_kwargs.items()
                                     if name not in APP_ONLY_PROCESSOR_KWARGS}
     named = _with_file_names(messages)
+    pdfs = pdf_renders(media)
     calls_of_videos = []
-    for message in named:  # each video item: its frames, read by the helper above
-        for item in message["content"] if not isinstance(message["content"], str) else ():
+    for message in named:  # each video item: its frames; each PDF: its pages; read by the helpers above
+        if isinstance(message["content"], str):
+            continue
+        content = []
+        for item in message["content"]:
             if item.get("type") == "video" and videos:
                 metadata = videos[len(calls_of_videos)]
                 calls_of_videos.append(f"frames_of({item.pop('path')!r}, {list(metadata.frames_indices)!r})")
                 item["video"] = f"@@video{len(calls_of_videos) - 1}@@"
+            if item.get("type") == "image" and item.get("path") in pdfs:
+                number = list(pdfs).index(item["path"])
+                content += [{"type": "image", "image": f"@@pdf{number}-{page}@@"}
+                            for page in range(len(pdfs[item["path"]]))]
+                continue
+            content.append(item)
+        message["content"] = content
     messages_code = pformat(named, width=100, sort_dicts=False)
     for index, call in enumerate(calls_of_videos):
         messages_code = messages_code.replace(f"'@@video{index}@@'", call)
+    pages_code = ""
+    for number, (name, renders) in enumerate(pdfs.items()):
+        for page in range(len(renders)):
+            messages_code = messages_code.replace(f"'@@pdf{number}-{page}@@'", f"PAGES_{number}[{page}]")
+        pages_code += f"PAGES_{number} = pages_of({name!r}, {renders!r})\n"
     template_code = pformat(template, width=100, sort_dicts=False)
     if videos:  # the frames are the demo's sample already: the processor stacks and slices them
         template_code = template_code.replace(
@@ -89,11 +128,11 @@ def transformers_script(model_id: str, revision: str | None, dtype: str, device:
 # The files named in `messages` are expected beside this script.
 import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor
-{READ_FRAMES if videos else ""}
+{READ_FRAMES if videos else ""}{READ_PAGES if pdfs else ""}
 MODEL = {model_id!r}
 REVISION = {revision!r}
 
-messages = {messages_code}
+{pages_code}messages = {messages_code}
 
 processor = AutoProcessor.from_pretrained(MODEL, revision=REVISION)
 model = AutoModelForImageTextToText.from_pretrained(MODEL, revision=REVISION, dtype=torch.{dtype_name},
@@ -137,9 +176,11 @@ print(last["answer"])
 '''
 
 
-def vllm_curl(model_id: str, messages: list[dict[str, Any]], calls: dict[str, dict[str, Any]]) -> str:
-    """The same request to a vLLM server's chat completions, the processor settings in ``mm_processor_kwargs``."""
+def vllm_curl(model_id: str, messages: list[dict[str, Any]], calls: dict[str, dict[str, Any]], media=()) -> str:
+    """The same request to a vLLM server's chat completions, the processor settings in ``mm_processor_kwargs``; a
+    PDF's pages as the PNG pictures the script renders first (``media`` says which, and how)."""
     settings = _settings(calls)
+    pdfs = pdf_renders(media)
     sent = []
     for message in messages:
         content = message["content"]
@@ -153,7 +194,8 @@ def vllm_curl(model_id: str, messages: list[dict[str, Any]], calls: dict[str, di
             elif "path" in item:
                 kind = "video_url" if item["type"] == "video" else "image_url"
                 name = os.path.basename(item["path"])
-                parts.append({"type": kind, kind: {"url": f"@@{name}@@"}})
+                names = [f"{name}.page-{page}.png" for page, _ in pdfs[name]] if name in pdfs else [name]
+                parts += [{"type": kind, kind: {"url": f"@@{each}@@"}} for each in names]
         sent.append({"role": message["role"], "content": parts})
     body = {"model": model_id, "messages": sent, "max_tokens": settings.pop("max_new_tokens"),
             "temperature": settings.pop("temperature") if settings.pop("do_sample") else 0.0,
@@ -170,9 +212,24 @@ def vllm_curl(model_id: str, messages: list[dict[str, Any]], calls: dict[str, di
     for index, name in enumerate(names):
         text = text.replace(f'"@@{name}@@"', f'"data:{_mime(name)};base64,${{FILE_{index}}}"')
     reads = "".join(f"FILE_{index}=$(base64 -w0 {shlex.quote(name)})\n" for index, name in enumerate(names))
-    return (f"# the same request to a vLLM server (vllm serve {model_id}), the files beside this script\n{reads}"
+    return (f"# the same request to a vLLM server (vllm serve {model_id}), the files beside this script\n"
+            f"{_pages_as_png(pdfs)}{reads}"
             "curl http://localhost:8000/v1/chat/completions -H 'Content-Type: application/json' -d @- <<JSON\n"
             f"{text}\nJSON\n")
+
+
+def _pages_as_png(pdfs: dict[str, list[tuple[int, float]]]) -> str:
+    """Shell lines that write each PDF page given as a PNG file beside the script, rendered as the demo did."""
+    if not pdfs:
+        return ""
+    return ("python3 - <<'PY'  # the PDF pages the demo gave, as it rendered them (pip install pypdfium2)\n"
+            "import pypdfium2\n\n"
+            f"for name, renders in {pdfs!r}.items():\n"
+            "    document = pypdfium2.PdfDocument(name)\n"
+            "    document.init_forms()\n"
+            "    for number, scale in renders:\n"
+            "        document[number - 1].render(scale=scale).to_pil().save(f'{name}.page-{number}.png')\n"
+            "PY\n")
 
 
 def _mime(name: str) -> str:

@@ -8,6 +8,7 @@ import warnings
 from PIL import Image
 
 from minicpm_demo.media import tiff
+from minicpm_demo.media.pdf import is_pdf
 
 # Pillow identifies MPEG video streams (without decoding them); those are videos, not pictures.
 NOT_PICTURES = {"MPEG"}
@@ -17,8 +18,9 @@ ANIMATIONS = {"GIF", "PNG", "WEBP", "AVIF", "FLI"}
 
 
 def load_readers() -> None:
-    """Import PyAV and Pillow's format plugins now, so that the first upload does not wait for them."""
+    """Import PyAV, pdfium and Pillow's format plugins now, so that the first upload does not wait for them."""
     import av  # noqa: F401
+    import pypdfium2  # noqa: F401
 
     tiff.register()
 
@@ -50,5 +52,6 @@ def is_video(path: str | os.PathLike) -> bool:
 
 
 def detect_kind(path: str | os.PathLike) -> str:
-    """"image" if Pillow recognises the content, otherwise "video" (the video reader then explains)."""
-    return "image" if picture_format(path) else "video"
+    """"image" if Pillow recognises the content or it is a PDF (its pages are images), otherwise "video" (the
+    video reader then explains)."""
+    return "image" if is_pdf(path) or picture_format(path) else "video"

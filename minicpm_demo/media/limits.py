@@ -61,6 +61,10 @@ class MediaLimits:
     max_request_frame_pixels: int = 40_000_000_000
     # The largest frame a video or animation may have (8K with room): a decoder holds several frames of this size.
     max_video_frame_pixels: int = 8192 * 4352
+    # A PDF gives its first pages, each rendered at about this many pixels whatever its paper size (A4 at
+    # 1262×1784): enough for small print once the processor cuts it into slices (see docs/MEDIA.md, PDF documents).
+    max_pdf_pages: int = 8
+    pdf_page_pixels: int = 1500 * 1500
 
     def budget(self) -> RequestBudget:
         """A fresh budget for one request under these limits."""

@@ -25,6 +25,7 @@ from minicpm_demo.media.limits import (
     check_frame_size,
     names_the_file,
 )
+from minicpm_demo.media.pdf import is_pdf
 from minicpm_demo.media.timeline import FrameClock, Timeline, count_packets, read_timeline
 from minicpm_demo.phrases import Phrase
 
@@ -43,6 +44,8 @@ def probe_video(path: str | os.PathLike, limits: MediaLimits = MediaLimits()) ->
     """Duration, frame rate and frame count, from the stream or the container when the stream omits them, or
     from the packets' timestamps when both lack a rate or a length."""
     name = check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
+    if is_pdf(path):
+        raise MediaError(Phrase("video.is_pdf", name=name))
     with open_container(path, name) as container:
         return _checked_info(container, name, limits)[0]
 
@@ -115,6 +118,8 @@ def sample_video(
     from transformers.video_utils import VideoMetadata
 
     name = check_file(path, "video", limits.max_video_bytes, "--max-video-mb")
+    if is_pdf(path):  # FFmpeg would call it an unknown video
+        raise MediaError(Phrase("video.is_pdf", name=name))
     budget = budget or limits.budget()
     picture = picture_format(path)
     if picture is not None:

@@ -22,7 +22,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import Attachment, conversation_from_messages
-from minicpm_demo.media import MediaError, detect_kind
+from minicpm_demo.media import MediaError, detect_kind, is_pdf
 from minicpm_demo.media.limits import check_file
 from minicpm_demo.session import UPDATE_INTERVAL_S, stream_reply
 from minicpm_demo.settings import Settings, shown
@@ -88,7 +88,7 @@ def _check_sizes(paths: list[str], kind: str, limits) -> None:
     largest, flag = _largest(kind, limits)
     for path in paths:
         try:
-            check_file(path, kind, largest, flag)
+            check_file(path, "pdf" if kind == "image" and is_pdf(path) else kind, largest, flag)
         except MediaError as error:
             discard_if_oversized(path, kind, limits)
             error.path = path

@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from minicpm_demo.chat import Attachment, Conversation
-from minicpm_demo.media import MediaError
+from minicpm_demo.media import MediaError, is_pdf
 from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.seen import SeenPictures
 from minicpm_demo.session import UPDATE_INTERVAL_S, ChatSession, stream_reply
@@ -91,7 +91,8 @@ class ChatTab:
         except USER_ERRORS as error:
             notice(error_in(error, session.language), session.language)
             return session, *UNCHANGED
-        if self.spec.modality == "multi-image" and len(files) == 1 and not session.conversation.turns:
+        one_picture = len(files) == 1 and not is_pdf(files[0])  # a PDF gives its pages
+        if self.spec.modality == "multi-image" and one_picture and not session.conversation.turns:
             notice(say("one_image", session.language), session.language, seconds=10)
         kind = "video" if self.spec.modality == "video" else "image"
         session.conversation = session.conversation.ask(text, tuple(Attachment(path, kind) for path in files))

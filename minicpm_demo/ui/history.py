@@ -15,6 +15,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from minicpm_demo.chat import GONE, IMAGE, Conversation
+from minicpm_demo.media import is_pdf
 from minicpm_demo.phrases import Phrase, error_in
 from minicpm_demo.saved import MAX_CHATS, MAX_RECORD_CHARS, MAX_TURNS, RecordError, from_record, title_of, to_record
 from minicpm_demo.session import ChatSession
@@ -161,7 +162,8 @@ def export_chat(session: ChatSession):
                     continue
                 room -= size
                 archive.write(attachment.path, name)
-                lines.append(f"![{Path(attachment.path).name}]({name})" if attachment.kind == IMAGE
+                shown = attachment.kind == IMAGE and not is_pdf(attachment.path)  # Markdown shows no PDF: linked
+                lines.append(f"![{Path(attachment.path).name}]({name})" if shown
                              else f"[{Path(attachment.path).name}]({name})")
             if turn.reply is not None:
                 stats = format_stats(turn.stats, session.language)

@@ -40,7 +40,7 @@ PAGE_CSS = """
 # box itself takes any file, so that one of the wrong kind, dropped or picked, reaches the server and gets this
 # app's message naming the right tab, rather than being dropped by the browser while the question goes without it.
 PICKER_TYPES = {
-    "image": "image/*,.heic,.heif,.avif,.tif,.tiff,.mpo",
+    "image": "image/*,.heic,.heif,.avif,.tif,.tiff,.mpo,.pdf",
     "video": "video/*,.mkv,.avi,.flv,.wmv,.ts,.m2ts,.3gp,.gif,.webp,.png,.apng",
 }
 
