@@ -3,7 +3,7 @@
 A ``Conversation`` is an immutable value kept per browser session; undo / regenerate / clear return a new
 one and never touch what the UI rendered. ``to_messages`` produces exactly what the model card's snippet
 passes to ``processor.apply_chat_template``: content lists of ``{"type": "image"|"video", "path": …}`` and
-``{"type": "text", "text": …}`` items, earlier turns' media kept.
+``{"type": "text", "text": …}`` items, earlier turns' media kept, after the system prompt's message where one is set.
 """
 
 from __future__ import annotations
@@ -94,8 +94,13 @@ class Conversation:
     def pending(self) -> bool:
         return bool(self.turns) and self.turns[-1].reply is None
 
-    def to_messages(self) -> list[dict[str, Any]]:
+    def to_messages(self, system_prompt: str = "") -> list[dict[str, Any]]:
+        """The card's messages, after a system message holding ``system_prompt`` unless it is blank. Its content is
+        a plain string, the form Qwen-style chat templates and OpenAI-compatible servers take for a system message
+        (the transformers processor looks for media only in content lists)."""
         messages: list[dict[str, Any]] = []
+        if system_prompt.strip():
+            messages.append({"role": "system", "content": system_prompt.strip()})
         for turn in self.turns:
             content: list[dict[str, Any]] = [{"type": a.kind, "path": a.path} for a in turn.attachments
                                              if a.kind != GONE]

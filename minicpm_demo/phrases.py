@@ -98,6 +98,8 @@ EN = {
     "limit.tokens": "This request is {tokens:,} tokens long (text and media together); this demo takes up to "
                     "{most:,} in one request. Start a new conversation, send fewer or smaller files, lower "
                     "max_num_frames or max_slice_nums, or raise --max-prompt-tokens.",
+    "settings.system_prompt": "The system prompt is {chars:,} characters long; this demo takes up to {most:,}. "
+                              "Shorten it in Advanced settings (system_prompt) and send again.",
     # what the machine can afford
     "gpu.out_of_memory": "The GPU ran out of memory for this request ({tokens} prompt tokens). Send less at once: a "
                          "lower max_slice_nums or max_num_frames, stack_frames 1, 16x instead of 4x — or start a new "
@@ -210,6 +212,8 @@ ZH = {
                      "请开始新对话（清空）或发送更短的历史，或调大 --max-history-chars。",
     "limit.tokens": "本次请求长 {tokens:,} 个 token（文本和媒体合计）；本演示一次请求最多 {most:,} 个。请开始新对话，"
                     "发送更少或更小的文件，调低 max_num_frames 或 max_slice_nums，或调大 --max-prompt-tokens。",
+    "settings.system_prompt": "系统提示长 {chars:,} 个字符；本演示最多 {most:,} 个。"
+                              "请在高级设置中缩短系统提示（system_prompt）后重新发送。",
     "gpu.out_of_memory": "GPU 显存不足以处理本次请求（{tokens} 个提示 token）。请一次少发一些：调低 max_slice_nums 或 "
                          "max_num_frames，stack_frames 设为 1，用 16x 代替 4x——或开始新对话（清空），因为每次提问都会"
                          "重新发送之前的图片和视频。",

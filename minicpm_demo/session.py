@@ -87,7 +87,8 @@ def stream_reply(engine: Engine, conversation: Conversation, settings: Settings,
     """
     if not conversation.pending:
         raise ValueError("the conversation has no question waiting for a reply")
-    deltas = _on_a_worker(run_request(engine, conversation.to_messages(), settings, stop_event), heartbeat_s)
+    messages = conversation.to_messages(settings.system_prompt)
+    deltas = _on_a_worker(run_request(engine, messages, settings, stop_event), heartbeat_s)
     answer, reasoning = "", ""
     last_sent, shown = 0.0, conversation
     try:

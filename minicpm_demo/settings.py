@@ -75,15 +75,23 @@ class RequestLimits:
 
 
 def _setting(default, label: str, info: str, *, choices=None, minimum=None, maximum=None, step=None, processor=False,
-             generate=False):
+             generate=False, most_chars=None):
     return field(default=default, metadata={
         "label": label, "info": info, "choices": choices, "minimum": minimum, "maximum": maximum, "step": step,
-        "processor": processor, "generate": generate,
+        "processor": processor, "generate": generate, "most_chars": most_chars,
     })
+
+
+# The characters a system prompt may hold: room for a page of instructions, a small share of a request's text.
+SYSTEM_PROMPT_CHARS = 4000
 
 
 @dataclass(frozen=True)
 class Settings:
+    system_prompt: str = _setting(
+        "", "System prompt",
+        "Instructions sent before the conversation, as the chat template's system message (empty: none).",
+        most_chars=SYSTEM_PROMPT_CHARS)
     downsample_mode: str = _setting(
         "16x", "Visual token compression",
         "16x: fewest visual tokens, fastest. 4x: finer detail (small text, charts) at 4× the visual tokens.",
@@ -156,6 +164,9 @@ class Settings:
         problems = []
         for f in fields(self):
             value, meta = getattr(self, f.name), f.metadata
+            if meta["most_chars"] is not None and len(value) > meta["most_chars"]:
+                # a phrase of its own, so that the page says it in the visitor's language
+                raise SettingsError(Phrase(f"settings.{f.name}", chars=len(value), most=meta["most_chars"]))
             if meta["choices"] and value not in meta["choices"]:
                 problems.append(f"{f.name} must be one of {', '.join(map(repr, meta['choices']))}, not {shown(value)}")
             elif meta["minimum"] is not None and not meta["minimum"] <= value <= meta["maximum"]:

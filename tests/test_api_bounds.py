@@ -79,6 +79,9 @@ def raw_chat(url, data, fn_index, body: bytes | None = None):
     (("Hi", [{"path": "/tmp/x.png"}], "image", None, {}), "`files` item 1 is not an uploaded file"),
     (("Hi", [], "image", [5], {}), "history is not in the messages format: history item 0 must be a dict"),
     (("Hi", [], "image", None, {"volume": 1, "v" * 5000: 2}), "Unknown settings volume, 'vvvvvvvvvv"),
+    (("Hi", [], "image", None, {"system_prompt": "s" * 4001}), "The system prompt is 4,001 characters long; this "
+                                                               "demo takes up to 4,000. Shorten it"),
+    (("Hi", [], "video", None, {"system_prompt": ["Be brief."]}), "system_prompt must be str, not ['Be brief.']"),
 ])
 def test_each_malformed_input_gets_its_own_message_and_the_next_request_works(client, inputs, message):
     shown = refusal(client, *inputs)

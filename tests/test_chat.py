@@ -16,6 +16,13 @@ def test_messages_follow_the_model_card_format():
     ]
 
 
+def test_a_system_prompt_is_the_first_message_and_a_blank_one_is_none():
+    asked = Conversation().ask("Hi")
+    assert asked.to_messages("  Be brief.\n")[0] == {"role": "system", "content": "Be brief."}
+    assert asked.to_messages(" \n") == asked.to_messages() == [
+        {"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+
+
 def test_undo_regenerate_clear_return_new_values():
     first = Conversation().ask("Q1").answer("A1")
     second = first.ask("Q2").answer("A2", stopped=True)

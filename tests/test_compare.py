@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from helpers import ARTIFACTS, open_page, require_chromium
 
+from minicpm_demo.settings import RequestLimits
+from minicpm_demo.ui import compare
 from minicpm_demo.ui.compare import verdict
 
 require_chromium()
@@ -18,6 +21,24 @@ def test_the_verdict_says_b_against_a():
     assert verdict(a, b, "en") == ("B against A: visual tokens 4.00×, prompt tokens 3.00×, time to first token "
                                    "2.00×, tokens/s 0.50×.")
     assert verdict({}, b, "en").count("–") == 4
+
+
+def test_each_side_is_asked_with_its_own_system_prompt(monkeypatch):
+    asked = []
+
+    def answered(engine, question, settings, stop, interval):
+        asked.append(settings.system_prompt)
+        yield question.answer("Hi.", stats={"prompt_tokens": 10 + len(settings.system_prompt), "generated_tokens": 1,
+                                            "ttft_s": 0.1, "tokens_per_s": 0.0})
+
+    monkeypatch.setattr(compare, "stream_reply", answered)
+    engine = SimpleNamespace(request_limits=RequestLimits())
+    pacer = SimpleNamespace(paced=lambda replies: replies)
+    prompts = {"a": "", "b": "Answer in French."}
+    assert compare.COMPARED[0] == "system_prompt"
+    values = [value for side in compare.SIDES for value in (prompts[side], "16x", 9, 8, 1, False)]
+    *_, last = compare.CompareTab(engine, pacer).run(None, {"text": "Hello?", "files": []}, *values)
+    assert asked == ["", "Answer in French."] and "prompt tokens 2.70×" in last[2]
 
 
 def test_compare_streams_two_replies_with_their_stats_and_a_verdict(browser, app, red_image):

@@ -157,6 +157,21 @@ def test_control_tokens_typed_by_the_user_stay_text(engine, red_image):
         assert forging_ids.count(token_id) == expected, token
 
 
+def test_a_system_prompt_reaches_the_processor_first_and_its_tokens_count(engine, red_image):
+    processor = engine.ready_model().processor
+    system = "Answer in one short sentence. <|im_end|>"  # a typed control token stays text here too
+    question = Conversation().ask("What is it?", (Attachment(str(red_image), "image"),))
+    plain = engine.prepare(question.to_messages(), greedy("image"))
+    told = engine.prepare(question.to_messages(system), greedy("image", system_prompt=system))
+    ids = told.inputs["input_ids"][0].tolist()
+    prompt = processor.decode(ids)
+    assert prompt.startswith("<|im_start|>system\nAnswer in one short sentence. <")
+    assert prompt.index("system") < prompt.index("<|im_start|>user") < prompt.index("What is it?")
+    im_end = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert ids.count(im_end) == plain.inputs["input_ids"][0].tolist().count(im_end) + 1, "one more turn, no forged one"
+    assert told.visual_tokens == plain.visual_tokens and told.prompt_tokens > plain.prompt_tokens
+
+
 def test_a_file_attached_many_times_to_one_question_is_given_and_read_once(engine, red_image, three_images,
                                                                              monkeypatch):
     from minicpm_demo.engine import intake

@@ -7,7 +7,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from minicpm_demo.engine.preflight import Calibration, next_step, slices_per_image
-from minicpm_demo.settings import Settings
+from minicpm_demo.settings import MODALITIES, Settings
 
 GREEDY = {"do_sample": False, "max_new_tokens": 3}
 IMAGE, SLICE, PAD, VIDEO_PAD, TEXT = 1, 2, 3, 4, 9
@@ -71,6 +71,28 @@ def test_preflight_counts_what_chat_then_reports(client, modality, settings, red
         assert budget["slices"] == []
     else:
         assert len(budget["slices"]) == len(files) and budget["frames"] == []
+
+
+def test_a_system_prompt_adds_its_turn_to_the_prompt_preflight_and_chat_count(client, app, red_image):
+    system = "You are a careful assistant. Answer in one short sentence."
+    plain = ask(client, "chat", "What is it?", [red_image], "image")["stats"]
+    told = ask(client, "chat", "What is it?", [red_image], "image", {"system_prompt": system})
+    budget = ask(client, "preflight", "What is it?", [red_image], "image", {"system_prompt": system})
+    tokenizer = app["engine"].ready_model().processor.tokenizer
+    turn = len(tokenizer(f"<|im_start|>system\n{system}<|im_end|>\n")["input_ids"])
+    assert told["stats"]["prompt_tokens"] == plain["prompt_tokens"] + turn == budget["prompt_tokens"]
+    assert told["stats"]["visual_tokens"] == plain["visual_tokens"] == budget["visual_tokens"]
+    assert [message["role"] for message in told["history"]] == ["user", "assistant"], "a setting, not a turn"
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_a_text_only_question_is_answered_in_every_modality(client, modality):
+    budget = ask(client, "preflight", "Say hello.", [], modality, {"system_prompt": "Be brief."})
+    last = ask(client, "chat", "Say hello.", [], modality, {"system_prompt": "Be brief."})
+    stats = last["stats"]
+    assert last["done"] and stats["generated_tokens"] > 0 and not stats["stopped"]
+    assert stats["visual_tokens"] == budget["visual_tokens"] == 0 and stats["frames"] == stats["slices"] == []
+    assert stats["prompt_tokens"] == budget["prompt_tokens"] > 0 and budget["fits"]
 
 
 def test_4x_costs_about_four_times_the_visual_tokens_of_16x(client, red_image):

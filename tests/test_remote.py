@@ -96,6 +96,15 @@ def test_processor_settings_reach_the_server_and_unsupported_ones_say_so(remote_
     assert any(note.startswith("downsample_mode=4x not applied") for note in refused["notes"])
 
 
+def test_a_system_prompt_reaches_the_server_and_a_text_only_question_is_answered(remote_app):
+    client = remote_app["client"]
+    plain = chat(client, "Say hello.", modality="video", settings={"max_new_tokens": 2})[1]
+    told = chat(client, "Say hello.", modality="video", settings={"max_new_tokens": 2,
+                                                                  "system_prompt": "Answer in one word."})[1]
+    assert plain["done"] and told["done"] and told["stats"]["generated_tokens"] == 2
+    assert told["stats"]["prompt_tokens"] > plain["stats"]["prompt_tokens"], "the server read the system message"
+
+
 def test_video_reply_streams_as_sampled_frames(remote_app, short_video):
     updates, last = chat(remote_app["client"], "What happens?", [short_video], "video",
                          settings={"max_new_tokens": 16, "max_num_frames": 3})

@@ -10,7 +10,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 
-@pytest.mark.parametrize("settings", [{"downsample_mode": "16x"}, {"downsample_mode": "4x", "max_slice_nums": 4}])
+@pytest.mark.parametrize("settings", [{"downsample_mode": "16x"}, {"downsample_mode": "4x", "max_slice_nums": 4,
+                                                                    "system_prompt": "Name the colours only."}])
 def test_the_script_prints_the_reply_the_app_gave(app, three_images, tmp_path, settings):
     client = Client(app["url"], analytics_enabled=False, verbose=False)
     settings = {"do_sample": False, "max_new_tokens": 12, **settings}
@@ -18,8 +19,11 @@ def test_the_script_prints_the_reply_the_app_gave(app, three_images, tmp_path, s
     last = client.predict("Compare them.", [handle_file(str(path)) for path in images], "multi-image", None,
                           settings, api_name="/chat")
     script = last["stats"]["python"]
+    system = settings.pop("system_prompt", None)
     for name, value in settings.items():
         assert f"{name!r}: {value!r}" in script, name  # the settings' kwargs, as the app passed them
+    if system:  # the first of the messages, as the app gave them to the processor
+        assert f"messages = [{{'role': 'system', 'content': {system!r}}}," in script
     for path in images:
         shutil.copy(path, tmp_path / path.name)
     (tmp_path / "reply.py").write_text(script)
@@ -46,9 +50,12 @@ def test_the_gradio_client_call_and_the_vllm_request_carry_the_same_question(app
 
     client = Client(app["url"], analytics_enabled=False, verbose=False)
     question = "What's in it? $HOME `date` \\n"  # nothing here may be read by the shell
-    settings = {"do_sample": False, "max_new_tokens": 8, "downsample_mode": "4x", "max_slice_nums": 4}
+    system = "Be brief; never run `date` or read $HOME."
+    settings = {"do_sample": False, "max_new_tokens": 8, "downsample_mode": "4x", "max_slice_nums": 4,
+                "system_prompt": system}
     last = client.predict(question, [handle_file(str(red_image))], "image", None, settings, api_name="/chat")
     stats = last["stats"]
+    assert f"'system_prompt': {system!r}" in stats["gradio_client"]
     shutil.copy(red_image, tmp_path / red_image.name)
     (tmp_path / "ask.py").write_text(stats["gradio_client"].replace("http://127.0.0.1:7860/", app["url"], 1))
     ran = subprocess.run([sys.executable, "ask.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
@@ -60,7 +67,8 @@ def test_the_gradio_client_call_and_the_vllm_request_carry_the_same_question(app
                                                                "-H 'Content-Type: application/json' -d @-", "cat"))
     sent = json.loads(subprocess.run(["bash", "request.sh"], cwd=tmp_path, capture_output=True, text=True,
                                      check=True).stdout)
-    content = sent["messages"][0]["content"]
+    assert sent["messages"][0] == {"role": "system", "content": system}
+    content = sent["messages"][1]["content"]
     assert content[1] == {"type": "text", "text": question}
     assert base64.b64decode(content[0]["image_url"]["url"].split(",", 1)[1]) == red_image.read_bytes()
     processor = sent["mm_processor_kwargs"]

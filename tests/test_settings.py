@@ -21,10 +21,25 @@ def test_downsample_mode_reaches_both_processor_and_generate():
     assert settings.to_generate_kwargs()["downsample_mode"] == "4x"
 
 
-def test_every_field_becomes_a_kwarg_somewhere_or_is_a_template_switch():
+def test_every_field_becomes_a_kwarg_somewhere_or_is_a_template_switch_or_the_system_message():
     settings = Settings()
     routed = set(settings.to_processor_kwargs()) | set(settings.to_generate_kwargs())
-    assert routed | {"enable_thinking"} == {f.name for f in fields(Settings)}
+    assert routed | {"enable_thinking", "system_prompt"} == {f.name for f in fields(Settings)}
+
+
+def test_a_system_prompt_is_bounded_and_refused_past_it_in_english_and_chinese():
+    from minicpm_demo.phrases import error_in
+    from minicpm_demo.settings import SYSTEM_PROMPT_CHARS
+
+    assert Settings.for_modality("video", system_prompt="x" * SYSTEM_PROMPT_CHARS).system_prompt.startswith("x")
+    with pytest.raises(SettingsError) as caught:
+        Settings.for_modality("image", system_prompt="x" * (SYSTEM_PROMPT_CHARS + 1))
+    assert str(caught.value) == (f"The system prompt is {SYSTEM_PROMPT_CHARS + 1:,} characters long; this demo takes "
+                                 f"up to {SYSTEM_PROMPT_CHARS:,}. Shorten it in Advanced settings (system_prompt) "
+                                 "and send again.")
+    assert "系统提示长 4,001 个字符" in error_in(caught.value, "zh")
+    with pytest.raises(SettingsError, match="system_prompt must be str, not 12"):
+        Settings.for_modality("image", system_prompt=12)
 
 
 def test_greedy_drops_sampling_knobs():

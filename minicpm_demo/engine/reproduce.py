@@ -165,11 +165,14 @@ def gradio_client_call(messages: list[dict[str, Any]], calls: dict[str, dict[str
     text, files = _question(messages)
     kinds = [item["type"] for item in messages[-1]["content"] if "path" in item] if files else []
     modality = "video" if "video" in kinds else "multi-image" if len(files) > 1 else "image"
-    earlier = "" if len(messages) == 1 else "\n# earlier turns: pass the `history` an earlier /chat reply returned"
+    system = [message["content"] for message in messages if message["role"] == "system"]
+    turns = len(messages) - len(system)
+    earlier = "" if turns == 1 else "\n# earlier turns: pass the `history` an earlier /chat reply returned"
+    settings = {"system_prompt": system[0]} if system else {}
     return f'''from gradio_client import Client, handle_file
 
 client = Client("http://127.0.0.1:7860/", verbose=False)  # this server's address{earlier}
-settings = {pformat(_settings(calls), width=100, sort_dicts=False)}
+settings = {pformat(settings | _settings(calls), width=100, sort_dicts=False)}
 last = client.predict({text!r}, [{", ".join(f"handle_file({name!r})" for name in files)}], {modality!r}, None,
                       settings, api_name="/chat")
 print(last["answer"])

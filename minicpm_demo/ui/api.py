@@ -2,12 +2,13 @@
 
 Inputs, in order: ``text`` (str), ``files`` (list of files), ``modality`` ("image" | "multi-image" | "video"),
 ``history`` (earlier turns in the messages format, or None), ``settings`` (dict: any subset of the settings,
-the rest at the modality's defaults). Each streamed update is a dict ``{"answer", "reasoning", "done",
-"status", "stats", "history"}``; ``status`` is "preparing" (media read, prompt built and read by the model)
-until the first text, then "generating", then "done". Updates come at least every half second, the same
-again while nothing is new, so cancelling the job (or closing the connection) stops the work at any point.
-The last has ``done: true``, the reply's ``stats`` and the whole conversation as ``history`` (media as this
-server's paths) to pass back for a follow-up question.
+the rest at the modality's defaults; ``system_prompt`` is sent as the system message). ``text`` alone, with no
+file, is a question too. Each streamed update is a dict ``{"answer", "reasoning", "done", "status", "stats",
+"history"}``; ``status`` is "preparing" (media read, prompt built and read by the model) until the first text, then
+"generating", then "done". Updates come at least every half second, the same again while nothing is new, so
+cancelling the job (or closing the connection) stops the work at any point. The last has ``done: true``, the
+reply's ``stats`` and the whole conversation as ``history`` (media as this server's paths; the system prompt is a
+setting, not part of it) to pass back for a follow-up question.
 """
 
 from __future__ import annotations

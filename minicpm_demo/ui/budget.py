@@ -59,22 +59,23 @@ class BudgetLine:
     def _request(self, message: dict | None, session: ChatSession, thinking: bool, values: tuple):
         """The messages and settings the question in the box would be sent with, or None when there is none."""
         text, files = question_in(message)
-        if session.answering or not (files or session.conversation.turns):
+        if session.answering or not (text or files or session.conversation.turns):
             return None
         kind = "video" if self.modality == "video" else "image"
         conversation = session.conversation.ask(text, tuple(Attachment(path, kind) for path in files))
         chosen = dict(zip(self.setting_names, values), enable_thinking=thinking)
-        return conversation.to_messages(), Settings.for_modality(self.modality, **chosen)
+        settings = Settings.for_modality(self.modality, **chosen)
+        return conversation.to_messages(settings.system_prompt), settings
 
     def _measured(self, messages, settings) -> Preflight:
         return preflight_apart(self.engine, messages, settings, self.modality)
 
     def show(self, message, session: ChatSession, thinking: bool, *values):
         lang = session.language  # the page load set it (ui/history.py), as every question does
-        request_ = self._request(message, session, thinking, values)
-        if request_ is None:
-            return ("", gr.Button(visible=False)) if not session.answering else (gr.skip(), gr.skip())
         try:
+            request_ = self._request(message, session, thinking, values)  # a setting refused: said here too
+            if request_ is None:
+                return ("", gr.Button(visible=False)) if not session.answering else (gr.skip(), gr.skip())
             found = self._measured(*request_)
         except USER_ERRORS as error:  # said where the user looks, as the toast would on Send
             return f'<span class="budget over">{html.escape(error_in(error, lang))}</span>', gr.Button(visible=False)
@@ -83,11 +84,11 @@ class BudgetLine:
     def fit_it(self, message, session: ChatSession, thinking: bool, *values):
         """Step the settings down until the request fits, and set the controls to them."""
         lang = session.language
-        request_ = self._request(message, session, thinking, values)
-        if request_ is None:
-            return gr.skip(), gr.skip(), *(gr.skip() for _ in values)
-        messages, settings = request_
         try:
+            request_ = self._request(message, session, thinking, values)
+            if request_ is None:
+                return gr.skip(), gr.skip(), *(gr.skip() for _ in values)
+            messages, settings = request_
             found = self._measured(messages, settings)
             for _ in range(MOST_FIT_STEPS):
                 step = None if found.fits else next_step(settings, self.modality)

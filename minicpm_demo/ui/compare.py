@@ -23,7 +23,7 @@ from minicpm_demo.ui.render import CHATBOT, to_chatbot
 
 SIDES = ("a", "b")
 DEFAULTS = {"a": {"downsample_mode": "16x"}, "b": {"downsample_mode": "4x"}}
-COMPARED = ("downsample_mode", "max_slice_nums", "max_num_frames", "stack_frames", "enable_thinking")
+COMPARED = ("system_prompt", "downsample_mode", "max_slice_nums", "max_num_frames", "stack_frames", "enable_thinking")
 VIDEO_ONLY = ("max_num_frames", "stack_frames")
 
 

@@ -22,4 +22,6 @@ def setting_control(name: str, default: Any, elem_id: str, unsupported: dict[str
         return gr.Radio(choices=list(meta["choices"]), **common)
     if isinstance(default, bool):
         return gr.Checkbox(**common)
+    if isinstance(default, str):  # no max_length: a longer text pasted is refused with the bound, not cut short
+        return gr.Textbox(lines=3, max_lines=12, **common)
     return gr.Slider(minimum=meta["minimum"], maximum=meta["maximum"], step=meta["step"], **common)

@@ -179,6 +179,7 @@ ZH = {
 
 # Settings controls: English comes from each field's own label and info; Chinese is written here.
 SETTING_ZH = {
+    "system_prompt": ("系统提示", "在对话之前发送的指令，作为聊天模板的系统消息（留空：不发送）。"),
     "downsample_mode": ("视觉 token 压缩", "16x：视觉 token 最少、最快。4x：细节更清晰（小字、图表），视觉 token 为 4 倍。"),
     "max_slice_nums": ("最大图片切片数", "高分辨率图片最多切成这么多片：越多细节越多，token 也越多。"),
     "max_num_frames": ("最大视频帧数", "最多采样这么多帧（约每秒一帧）：越多覆盖越全，但更慢。"),

@@ -24,7 +24,7 @@ CONCURRENCY_ID = "preflight"  # media reading and the processor, beside the mode
 
 def preflight_request(engine, text, files, modality, history, settings) -> dict:
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
-    return preflight_apart(engine, conversation.to_messages(), chosen, modality).to_dict()
+    return preflight_apart(engine, conversation.to_messages(chosen.system_prompt), chosen, modality).to_dict()
 
 
 def add_preflight_endpoint(engine) -> None:
