@@ -3,7 +3,7 @@
     python bench/memory_estimate.py [--model DIR] [--device auto]
 
 On the shape twin (built once into bench/.cache) unless ``--model`` names another checkpoint: for a text-only
-question, a 1344×1008 photo at 16x and at 4x with max_slice_nums 9, and a 20 s 720p clip at 32 frames, the
+question, a 1344×1008 photo at 16x and at 4x with max_slice_nums 4, and a 20 s 720p clip at 8 frames, the
 estimate of what the request adds to the weights, and what it took: on a GPU the peak of torch's allocations
 over the weights, on the CPU the peak of the process's resident memory (sampled every 5 ms) over its size
 before. Each request runs its prompt's pass and one reply token. Prints both and measured / estimated.
@@ -78,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         ("text only", [], "image", {}),
         ("photo 16x", [{"type": "image", "path": str(photo)}], "image", {"downsample_mode": "16x"}),
         ("photo 4x", [{"type": "image", "path": str(photo)}], "image", {"downsample_mode": "4x"}),
-        ("clip 32 frames", [{"type": "video", "path": str(clip)}], "video", {"max_num_frames": 32}),
+        ("clip 8 frames", [{"type": "video", "path": str(clip)}], "video", {"max_num_frames": 8}),
     ]
     rows = []
     for name, media, modality, chosen in cases:
-        settings = Settings.for_modality(modality, max_new_tokens=1, do_sample=False, max_slice_nums=9, **chosen)
+        settings = Settings.for_modality(modality, max_new_tokens=1, do_sample=False, max_slice_nums=4, **chosen)
         messages = [{"role": "user", "content": [*media, {"type": "text", "text": "What is this?"}]}]
         prepared = engine.prepare(messages, settings)
         needed, _ = engine.memory(prepared)
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         prepared.release()
         rows.append([name, f"{prepared.prompt_tokens:,}", f"{estimate / 2**20:,.0f}", f"{measured / 2**20:,.0f}",
                      ratio(measured, estimate)])
+        print(" | ".join(rows[-1]), flush=True)
         time.sleep(0.5)
     print(f"model {model} on {device}; MB the request adds to the weights "
           f"({engine._memory.weights / 2**30:.2f} GB)")

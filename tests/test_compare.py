@@ -36,7 +36,7 @@ def test_each_side_is_asked_with_its_own_system_prompt(monkeypatch):
     pacer = SimpleNamespace(paced=lambda replies: replies)
     prompts = {"a": "", "b": "Answer in French."}
     assert compare.COMPARED[0] == "system_prompt"
-    values = [value for side in compare.SIDES for value in (prompts[side], "16x", 9, 8, 1, False)]
+    values = [value for side in compare.SIDES for value in (prompts[side], "16x", 9, 8, 1, False, 256)]
     *_, last = compare.CompareTab(engine, pacer).run(None, {"text": "Hello?", "files": []}, *values)
     assert asked == ["", "Answer in French."] and "prompt tokens 2.70×" in last[2]
 
@@ -48,6 +48,10 @@ def test_compare_streams_two_replies_with_their_stats_and_a_verdict(browser, app
     page.locator("#input_compare textarea").fill("What colour is it?")
     page.locator("#input_compare input[type=file]").set_input_files(str(red_image))
     expect(page.locator("#input_compare img").first).to_be_visible(timeout=30_000)
+    for side in ("a", "b"):  # short replies
+        page.locator(f"#compare_settings_{side}").get_by_text("Settings").first.click()
+        page.locator(f"#compare_max_new_tokens_{side} input[type=number]").fill("8")
+        page.locator(f"#compare_max_new_tokens_{side} input[type=number]").press("Enter")
     page.locator("#run_compare").click()
     for side in ("a", "b"):
         expect(page.locator(f"#chatbot_compare_{side} .bot").last).to_contain_text("tokens/s", timeout=120_000)

@@ -80,3 +80,13 @@ def test_the_page_refuses_a_question_the_visitors_share_has_no_room_for(app):
     with pytest.warns(UserWarning, match="You already have 8 requests waiting"):
         tab.add_user_turn({"text": "Hello?", "files": []}, session)
     assert session.conversation.turns == (), "the question stays in the input box, the conversation unchanged"
+
+
+def test_compare_refuses_a_question_the_visitors_share_has_no_room_for(app):
+    from minicpm_demo.ui.compare import CompareTab
+    from minicpm_demo.ui.pacing import QueuePacer
+
+    tab = CompareTab(app["engine"], QueuePacer(app["demo"]), refusal=lambda request: "You already have 8 requests")
+    with pytest.warns(UserWarning, match="You already have 8 requests"):
+        updates = list(tab.run(None, {"text": "Hello?", "files": []}))
+    assert len(updates) == 1, "nothing is run"

@@ -32,7 +32,8 @@ LAYERS = {
     "settings": {"phrases"},
     "text": set(),
     "cancel": set(),
-    "phrases": set(),  # what the demo says to people, in each language: the bottom
+    "phrases": {"phrasebook"},  # what the demo says to people, in each language: the bottom
+    "phrasebook": set(),  # its words
     "grounding": set(),  # boxes in a reply's text
 }
 
@@ -104,3 +105,11 @@ def test_no_engine_writes_the_request_skeleton_itself():
         for skeleton in ("ReasoningSplitter", "perf_counter", "prepared_unless_stopped", "stop.set()",
                          "stop_event.set()"):
             assert skeleton not in source, f"engine/{name} has {skeleton}: the pipeline owns it"
+
+
+def test_every_word_the_page_and_the_messages_say_exists_in_english_and_chinese():
+    from minicpm_demo import phrasebook
+    from minicpm_demo.ui import i18n
+
+    for catalogue in (phrasebook, i18n):
+        assert set(catalogue.EN) == set(catalogue.ZH), set(catalogue.EN) ^ set(catalogue.ZH)

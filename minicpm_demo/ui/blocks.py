@@ -284,7 +284,7 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
             for load in loads:  # the chat open before a reload; the examples in the browser's language
                 demo.load(*load, api_visibility="private", show_progress="hidden")
         with gr.Tab(t("tab_compare"), id="compare", elem_id="tab_compare"):
-            build_compare_tab(engine, pacer, update_interval_s, MODEL_CONCURRENCY_ID, generation_limit)
+            build_compare_tab(engine, pacer, update_interval_s, MODEL_CONCURRENCY_ID, generation_limit, refusal)
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
         add_preflight_endpoint(engine)

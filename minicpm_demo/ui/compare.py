@@ -12,7 +12,7 @@ import gradio as gr
 
 from minicpm_demo.chat import Attachment, Conversation
 from minicpm_demo.media import detect_kind
-from minicpm_demo.phrases import error_in
+from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.session import UPDATE_INTERVAL_S, stream_reply
 from minicpm_demo.settings import Settings
 from minicpm_demo.ui.controls import setting_control
@@ -23,7 +23,8 @@ from minicpm_demo.ui.render import CHATBOT, to_chatbot
 
 SIDES = ("a", "b")
 DEFAULTS = {"a": {"downsample_mode": "16x"}, "b": {"downsample_mode": "4x"}}
-COMPARED = ("system_prompt", "downsample_mode", "max_slice_nums", "max_num_frames", "stack_frames", "enable_thinking")
+COMPARED = ("system_prompt", "downsample_mode", "max_slice_nums", "max_num_frames", "stack_frames", "enable_thinking",
+            "max_new_tokens")
 VIDEO_ONLY = ("max_num_frames", "stack_frames")
 
 
@@ -45,8 +46,10 @@ def _modality(files: list[str]) -> str:
 
 
 class CompareTab:
-    def __init__(self, engine, pacer, update_interval_s: float = UPDATE_INTERVAL_S):
+    def __init__(self, engine, pacer, update_interval_s: float = UPDATE_INTERVAL_S,
+                 refusal=lambda request: None):
         self.engine, self.pacer, self.update_interval_s = engine, pacer, update_interval_s
+        self.refusal = refusal  # the visitor's share of the queue, as in the chat tabs (ui/fairness.py)
 
     def run(self, request: gr.Request, message: dict | None, *values):
         """Both replies, A then B, streamed; then the verdict."""
@@ -54,6 +57,10 @@ class CompareTab:
         text, files = question_in(message)
         if not text and not files:
             notice(say("empty", lang), lang)
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        if (refused := self.refusal(request)) is not None:  # another tab of the same visitor holds the queue
+            notice(said_in(refused, lang), lang)
             yield gr.skip(), gr.skip(), gr.skip()
             return
         modality = _modality(files)
@@ -84,9 +91,11 @@ class CompareTab:
         yield shown["a"], shown["b"], verdict(stats["a"], stats["b"], lang)
 
 
-def build_compare_tab(engine, pacer, update_interval_s: float, concurrency_id: str, concurrency_limit: int) -> None:
-    """The tab's components and events; its replies take the model's queue slot as the chat tabs' do."""
-    tab = CompareTab(engine, pacer, update_interval_s)
+def build_compare_tab(engine, pacer, update_interval_s: float, concurrency_id: str, concurrency_limit: int,
+                      refusal=lambda request: None) -> None:
+    """The tab's components and events; its replies take the model's queue slot, and the visitor's share of the
+    queue, as the chat tabs' do."""
+    tab = CompareTab(engine, pacer, update_interval_s, refusal)
     model_slot = {"concurrency_id": concurrency_id, "concurrency_limit": concurrency_limit,
                   "api_visibility": "private", "show_progress": "minimal"}
     gr.Markdown(t("compare.intro"))
