@@ -23,6 +23,13 @@ def reply_prompt(page, key: str) -> int:
     return int(re.search(r"prompt tokens (\d+)", page.locator(f"#chatbot_{key} .bot").last.inner_text()).group(1))
 
 
+def short_replies(page, key: str) -> None:
+    """Replies of up to 16 tokens (Advanced settings left open): the tiny model's sampled ones may run to 1024."""
+    page.locator(f"#advanced_{key}").get_by_text("Advanced settings").click()
+    page.locator(f"#setting_max_new_tokens_{key} input[type=number]").fill("16")
+    page.locator(f"#setting_max_new_tokens_{key} input[type=number]").press("Enter")
+
+
 def answer(page, key: str, text: str) -> None:
     """Send ``text`` alone and wait for its reply's stats."""
     page.locator(f"#input_{key} textarea").fill(text)
@@ -39,7 +46,7 @@ def test_a_system_prompt_lengthens_the_prompt_and_one_too_long_is_refused(browse
     box.fill("What is two and two?")
     expect(budget).to_contain_text("prompt tokens", timeout=30_000)  # a question alone has a cost too
     plain = budget_prompt(page, "image")
-    page.locator("#advanced_image").get_by_text("Advanced settings").click()
+    short_replies(page, "image")
     system = page.locator("#setting_system_prompt_image textarea")
     expect(page.locator("#setting_system_prompt_image")).to_contain_text("System prompt")
     system.fill(SYSTEM)
@@ -73,6 +80,7 @@ def test_a_text_only_question_is_answered_in_every_tab(browser, app):
     page = open_page(browser, app["url"])
     for tab, key in TABS:
         page.get_by_role("tab", name=tab, exact=True).click()
+        short_replies(page, key)
         page.locator(f"#input_{key} textarea").fill("Say hello.")
         expect(page.locator(f"#budget_{key}")).to_contain_text("0 visual tokens", timeout=30_000)
         answer(page, key, "Say hello.")
