@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="checkpoint directory (default: the shape twin)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--clip-seconds", type=int, default=20, help="length of the 720p clip")
     parser.add_argument("--cache-dir", type=Path, default=CACHE)
     args = parser.parse_args(argv)
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from minicpm_demo.settings import Settings
 
     model = args.model or str(shape_twin_checkpoint(args.cache_dir))
-    clip = make_clip(args.cache_dir / "memory-20s-720p.mp4", 20, camera=True)
+    clip = make_clip(args.cache_dir / f"memory-{args.clip_seconds}s-720p.mp4", args.clip_seconds, camera=True)
     photo = args.cache_dir / "preflight-photo.jpg"
     if not photo.exists():
         Image.effect_noise((1344, 1008), 64).convert("RGB").save(photo, quality=90)
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         measured = (torch.cuda.max_memory_allocated() - base) if on_gpu else resident.peak - resident.before
         prepared.release()
-        rows.append([name, f"{prepared.prompt_tokens:,}", f"{estimate / 2**20:,.0f}", f"{measured / 2**20:,.0f}",
+        rows.append([name, f"{prepared.prompt_tokens:,}", f"{estimate / 2**20:,.1f}", f"{measured / 2**20:,.1f}",
                      ratio(measured, estimate)])
         print(" | ".join(rows[-1]), flush=True)
         time.sleep(0.5)

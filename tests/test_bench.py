@@ -77,3 +77,12 @@ def test_preflight_bench_compares_a_preflight_with_sampling_once(tiny_checkpoint
     out = run_bench("bench/preflight.py", "--model", str(tiny_checkpoint), "--seconds", "2", "--repeats", "1",
                     "--cache-dir", str(tmp_path))
     assert "| video (2 s, 1280×720) |" in out and "| photo (1344×1008) |" in out and "×" in out
+
+
+def test_memory_estimate_bench_sets_the_estimate_beside_the_measure(tiny_checkpoint, tmp_path):
+    out = run_bench("bench/memory_estimate.py", "--model", str(tiny_checkpoint), "--device", "cpu",
+                    "--clip-seconds", "2", "--cache-dir", str(tmp_path))
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "×" in line]
+    assert [row.split("|")[1].strip() for row in rows] == ["text only", "photo 16x", "photo 4x", "clip 8 frames"], out
+    estimates = [float(row.split("|")[3].replace(",", "")) for row in rows]
+    assert estimates[1] < estimates[2], "4x holds more than 16x"
