@@ -32,10 +32,14 @@ def create_app(config: AppConfig):
     else:
         # The question's bounds are checked before the engine sees it (ui), the prompt's token count by the engine.
         engine = LocalEngine(config.model_spec, config.media_limits, config.request_limits)
+    # --compare-model: a second checkpoint for the Compare tab, loaded beside the first (main starts both)
+    compare = config.compare_model_spec
+    compare_engine = None if compare is None else LocalEngine(compare, config.media_limits, config.request_limits)
     with server_app_built_at_launch():  # launch() builds the web server; Gradio would also build it 3 times here
         demo = build_demo(engine, generation_limit=config.concurrency, queue_size=config.queue_size,
                           update_interval_s=config.update_ms / 1000, examples=EXAMPLES,
-                          queue_share=queue_share(config))
+                          queue_share=queue_share(config), compare_engine=compare_engine)
+    demo.compare_engine = compare_engine
     lean_sessions(demo)  # a session holds its ChatSession, not a copy of the page and of what it sent
     return demo, engine
 
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     # Loading after the page is up keeps the imports of torch, transformers and pandas from competing with it.
     finish_deferred_imports()
     engine.start_loading()
+    if demo.compare_engine is not None:
+        demo.compare_engine.start_loading()
     demo.block_thread()
 
 

@@ -40,6 +40,8 @@ OPTIONS: tuple[Option, ...] = (
            "(vLLM, SGLang, llama.cpp, transformers serve) at --api-base", choices=BACKENDS),
     Option("--model", "MODEL_ID", DEFAULT_MODEL_ID, "Hub id or local directory of a MiniCPM-V 4.6 checkpoint"),
     Option("--revision", "MODEL_REVISION", None, "Hub revision (branch, tag or commit) of --model"),
+    Option("--compare-model", "COMPARE_MODEL", None, "A second checkpoint (hub id or directory) the Compare tab can "
+           "run on either side, e.g. openbmb/MiniCPM-V-4.6 against the GPTQ default; loaded beside --model"),
     Option("--device", "DEVICE", "auto", "auto (CUDA if available, else CPU), cuda or cpu", choices=DEVICES),
     Option("--dtype", "DTYPE", "auto", "Compute dtype: auto (GPU: the checkpoint's; CPU: float32 unless it has "
            "native BF16), bfloat16, float16, float32", choices=DTYPES),
@@ -120,6 +122,7 @@ class AppConfig:
     backend: str
     model: str
     revision: str | None
+    compare_model: str | None
     device: str
     dtype: str
     gptq_kernel: str
@@ -161,6 +164,14 @@ class AppConfig:
     def model_spec(self) -> ModelSpec:
         return ModelSpec(model_id=self.model, revision=self.revision, device=self.device, dtype=self.dtype,
                          gptq_kernel=self.gptq_kernel, compile_tokens=self.compile_max_tokens if self.compile else 0)
+
+    @property
+    def compare_model_spec(self) -> ModelSpec | None:
+        """The --compare-model checkpoint, on --model's device and dtype (eager decoding); None without one."""
+        if not self.compare_model or self.backend != "local":
+            return None
+        return ModelSpec(model_id=self.compare_model, device=self.device, dtype=self.dtype,
+                         gptq_kernel=self.gptq_kernel)
 
     @property
     def remote_spec(self) -> RemoteSpec:

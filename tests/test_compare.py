@@ -64,3 +64,24 @@ def test_compare_streams_two_replies_with_their_stats_and_a_verdict(browser, app
     assert abs(b / a - ratio) < 0.01
     page.screenshot(path=str(ARTIFACTS / "page-compare.png"), full_page=True)
     page.close()
+
+
+def test_with_a_compare_model_each_side_runs_its_own_checkpoint(tiny_checkpoint, tiny_gptq_checkpoint, red_image):
+    import app as app_module
+    from minicpm_demo.config import parse_config
+
+    config = parse_config(["--model", str(tiny_checkpoint), "--compare-model", str(tiny_gptq_checkpoint),
+                           "--device", "cpu"], environ={})
+    demo, engine = app_module.create_app(config)
+    second = demo.compare_engine
+    assert second is not None and second.spec.model_id == str(tiny_gptq_checkpoint)
+    assert engine.wait_until_loaded(timeout=300).state == "ready"
+    assert second.wait_until_loaded(timeout=300).state == "ready"
+    tab = compare.CompareTab(engine, SimpleNamespace(paced=lambda replies: replies), compare_engine=second)
+    settings = [value for _ in compare.SIDES for value in ("", "16x", 1, 8, 1, False, 4)]
+    *_, last = tab.run(None, {"text": "Hi", "files": [str(red_image)]}, *settings,
+                       str(tiny_checkpoint), str(tiny_gptq_checkpoint))
+    a, b = last[0][-1]["content"], last[1][-1]["content"]
+    assert "tokens/s" in a and "tokens/s" in b and "B against A" in last[2]
+    # each reply's Python names the checkpoint that gave it
+    assert str(tiny_gptq_checkpoint) in b and str(tiny_gptq_checkpoint) not in a and str(tiny_checkpoint) in a

@@ -254,7 +254,7 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
 
 def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
                update_interval_s: float = UPDATE_INTERVAL_S, examples: dict[str, tuple[dict, ...]] | None = None,
-               queue_share: QueueShare | None = None) -> gr.Blocks:
+               queue_share: QueueShare | None = None, compare_engine=None) -> gr.Blocks:
     """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting, each
     session and visitor's share of them bounded by ``queue_share``; a streaming reply is sent at most every
     ``update_interval_s``."""
@@ -284,7 +284,8 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
             for load in loads:  # the chat open before a reload; the examples in the browser's language
                 demo.load(*load, api_visibility="private", show_progress="hidden")
         with gr.Tab(t("tab_compare"), id="compare", elem_id="tab_compare"):
-            build_compare_tab(engine, pacer, update_interval_s, MODEL_CONCURRENCY_ID, generation_limit, refusal)
+            build_compare_tab(engine, pacer, update_interval_s, MODEL_CONCURRENCY_ID, generation_limit, refusal,
+                              compare_engine)
         api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                               update_interval_s=update_interval_s)
         add_preflight_endpoint(engine)

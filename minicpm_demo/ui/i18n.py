@@ -41,6 +41,7 @@ EN = {
     "compare.a": "A",
     "compare.b": "B",
     "compare.settings": "Settings",
+    "compare.model": "Checkpoint",
     "compare.run": "Compare",
     "compare.waiting": "A is answering; B starts when it has ended.",
     "compare.verdict": "B against A: visual tokens {visual}, prompt tokens {prompt}, time to first token {ttft}, "
@@ -126,6 +127,7 @@ ZH = {
     "compare.a": "A",
     "compare.b": "B",
     "compare.settings": "设置",
+    "compare.model": "模型检查点",
     "compare.run": "对比",
     "compare.waiting": "A 正在回答；A 结束后 B 开始。",
     "compare.verdict": "B 相对 A：视觉 token {visual}，提示 token {prompt}，首 token 延迟 {ttft}，token/秒 {speed}。",
