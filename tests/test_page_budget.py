@@ -52,6 +52,12 @@ def test_the_budget_shows_before_send_and_fit_it_makes_a_request_fit(browser, ap
     page.close()
 
 
+def short_reply(page, key: str) -> None:
+    """16 tokens at most (Advanced settings open): the tiny model's sampled replies run long on a busy machine."""
+    page.locator(f"#setting_max_new_tokens_{key} input[type=number]").fill("16")
+    page.locator(f"#setting_max_new_tokens_{key} input[type=number]").press("Enter")
+
+
 def test_a_reply_can_be_copied_as_python(browser, app, red_image):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["clipboard-read",
                                                                                          "clipboard-write"])
@@ -62,6 +68,7 @@ def test_a_reply_can_be_copied_as_python(browser, app, red_image):
     page.locator("#input_image input[type=file]").set_input_files(str(red_image))
     page.locator("#advanced_image").get_by_text("Advanced settings").click()
     page.locator("#setting_downsample_mode_image").get_by_text("4x", exact=True).click()
+    short_reply(page, "image")
     page.locator("#send_image").click()
     chatbot = page.locator("#chatbot_image")
     python = chatbot.get_by_text("This reply as Python")
@@ -83,6 +90,8 @@ def test_the_filmstrip_shows_the_frames_the_model_got_with_their_times(browser, 
     page.get_by_role("tab", name="Video", exact=True).click()
     page.locator("#input_video textarea").fill("What happens?")
     page.locator("#input_video input[type=file]").set_input_files(str(short_video))
+    page.locator("#advanced_video").get_by_text("Advanced settings").click()
+    short_reply(page, "video")
     page.locator("#send_video").click()
     reply = page.locator("#chatbot_video .bot").last
     expect(reply).to_contain_text("tokens/s", timeout=120_000)
