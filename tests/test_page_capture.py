@@ -33,8 +33,16 @@ def open_camera(page, key: str):
     page.locator(f"#capture_{key}").get_by_text("Camera").first.click()
     camera = page.locator(f"#camera_{key}")
     camera.scroll_into_view_if_needed()
-    camera.get_by_text("Click to Access Webcam").click()
+    start_camera(page, camera)
     return camera
+
+
+def start_camera(page, camera) -> None:
+    """Start the webcam and wait for its picture, as a person waits for the preview before the shutter."""
+    camera.get_by_text("Click to Access Webcam").click()
+    camera.locator("video").wait_for(timeout=30_000)
+    page.wait_for_function("(video) => video.readyState >= 2 && video.videoWidth > 0",
+                           arg=camera.locator("video").element_handle(), timeout=30_000)
 
 
 def test_a_webcam_photo_is_attached_to_the_question_and_answered(browser, app):
@@ -47,11 +55,14 @@ def test_a_webcam_photo_is_attached_to_the_question_and_answered(browser, app):
     expect(reply).to_contain_text("visual tokens")
     expect(page.locator("#chatbot_image .user img")).to_have_count(1)  # the photo, in the question
     page.screenshot(path=str(ARTIFACTS / "capture-photo-answered.png"))
-    camera.get_by_text("Click to Access Webcam").click()  # the camera is ready for the next photo
+    start_camera(page, camera)  # the camera is ready for the next photo
     camera.get_by_label("capture photo").click()
-    camera.get_by_text("Click to Access Webcam").click()
-    camera.get_by_label("capture photo").click()  # a second photo takes the first one's place in a one-image tab
     expect(attached).to_have_count(1, timeout=30_000)
+    expect(camera.get_by_text("Click to Access Webcam")).to_be_visible(timeout=30_000)  # emptied once attached
+    start_camera(page, camera)
+    camera.get_by_label("capture photo").click()  # a second photo takes the first one's place in a one-image tab
+    expect(camera.get_by_text("Click to Access Webcam")).to_be_visible(timeout=30_000)  # it was attached
+    expect(attached).to_have_count(1)
     page.close()
 
 
@@ -61,7 +72,7 @@ def test_a_webcam_clip_is_attached_when_recording_stops_and_its_frames_are_count
     page.locator("#capture_video").get_by_text("Camera and screen").click()
     camera = page.locator("#camera_video")
     camera.scroll_into_view_if_needed()
-    camera.get_by_text("Click to Access Webcam").click()
+    start_camera(page, camera)
     record = camera.get_by_label("start recording")  # Gradio's one button: "Record", then "Stop"
     record.click()
     expect(record).to_have_text("Stop", timeout=30_000)
