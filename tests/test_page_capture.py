@@ -45,6 +45,20 @@ def start_camera(page, camera) -> None:
                            arg=camera.locator("video").element_handle(), timeout=30_000)
 
 
+def open_video_capture(page) -> None:
+    page.get_by_role("tab", name="Video").click()
+    page.locator("#capture_video").get_by_text("Camera and screen").click()
+
+
+def record_a_moment(page, button, recording_label: str) -> None:
+    """Record for 2.5 s with ``button`` (it reads ``recording_label`` meanwhile); the recording is attached."""
+    button.click()
+    expect(button).to_have_text(recording_label, timeout=30_000)
+    page.wait_for_timeout(2500)
+    button.click()
+    expect(page.locator("#input_video video, #input_video .thumbnail-item")).not_to_have_count(0, timeout=30_000)
+
+
 def test_a_webcam_photo_is_attached_to_the_question_and_answered(browser, app):
     page = open_page(browser, app["url"])
     camera = open_camera(page, "image")
@@ -68,17 +82,12 @@ def test_a_webcam_photo_is_attached_to_the_question_and_answered(browser, app):
 
 def test_a_webcam_clip_is_attached_when_recording_stops_and_its_frames_are_counted(browser, app):
     page = open_page(browser, app["url"])
-    page.get_by_role("tab", name="Video").click()
-    page.locator("#capture_video").get_by_text("Camera and screen").click()
+    open_video_capture(page)
     camera = page.locator("#camera_video")
     camera.scroll_into_view_if_needed()
     start_camera(page, camera)
-    record = camera.get_by_label("start recording")  # Gradio's one button: "Record", then "Stop"
-    record.click()
-    expect(record).to_have_text("Stop", timeout=30_000)
-    page.wait_for_timeout(2500)
-    record.click()
-    expect(page.locator("#input_video video, #input_video .thumbnail-item")).not_to_have_count(0, timeout=30_000)
+    # Gradio's one button: "Record", then "Stop"
+    record_a_moment(page, camera.get_by_label("start recording"), "Stop")
     reply = send_and_wait(page, "video", "What happens in the clip?")
     expect(reply).to_contain_text("frame")  # the clip's note: how many frames of how many seconds
     page.close()
@@ -103,15 +112,10 @@ def test_an_image_pasted_into_the_box_is_attached_and_answered(browser, app, red
 
 def test_a_screen_recording_is_attached_to_the_video_question(browser, app):
     page = open_page(browser, app["url"])
-    page.get_by_role("tab", name="Video").click()
-    page.locator("#capture_video").get_by_text("Camera and screen").click()
+    open_video_capture(page)
     record = page.locator("#screen_video")
     record.scroll_into_view_if_needed()
-    record.click()
-    expect(record).to_have_text("⏹ Stop recording", timeout=30_000)
-    page.wait_for_timeout(2500)
-    record.click()
-    expect(page.locator("#input_video video, #input_video .thumbnail-item")).not_to_have_count(0, timeout=30_000)
+    record_a_moment(page, record, "⏹ Stop recording")
     reply = send_and_wait(page, "video", "What is on the screen?")
     expect(reply).to_contain_text("frame")
     page.close()
@@ -123,8 +127,7 @@ def test_the_capture_controls_at_desktop_and_phone_size(browser, app, name, view
     camera = open_camera(page, "image")
     expect(camera.get_by_label("capture photo")).to_be_visible(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / f"capture-image-{name}.png"))
-    page.get_by_role("tab", name="Video").click()
-    page.locator("#capture_video").get_by_text("Camera and screen").click()
+    open_video_capture(page)
     expect(page.locator("#screen_video")).to_be_visible()
     page.locator("#screen_video").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"capture-video-{name}.png"))
