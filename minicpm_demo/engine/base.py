@@ -101,8 +101,10 @@ class Engine(Protocol):
         """Bytes ``prepared`` would hold on the device at its peak (the weights included), and the bytes free
         for it; None where not known."""
 
-    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[str]:
-        """Why ``prepared`` would be refused or fail on this engine; empty when it fits."""
+    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None,
+                        memory: tuple[int | None, int | None]) -> list[str]:
+        """Why ``prepared`` would be refused or fail on this engine, given its ``gpu_seconds`` and ``memory`` (as
+        those methods gave them); empty when it fits."""
 
     def generate(self, prepared: Prepared, stop: threading.Event) -> Iterator[str | Generated]:
         """Stream the reply's text pieces, then (when known) ``Generated``; end soon after ``stop`` is set.

@@ -222,7 +222,8 @@ class LocalEngine:
                                           prepared.visual_tokens or 0, generate.get("downsample_mode", "16x"))
         return needed, memory.free_bytes(self.ready_model().device)
 
-    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[Phrase]:
+    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None,
+                        memory: tuple[int | None, int | None]) -> list[Phrase]:
         """Why ``prepared`` would be refused, or fail, here: the prompt's bound, the model's context, GPU time,
         the device's memory."""
         problems = []
@@ -235,7 +236,7 @@ class LocalEngine:
             problems.append(Phrase("budget.context", tokens=tokens, reply=reply, context=context))
         if gpu_seconds is not None and gpu_seconds > self.gpu_seconds_cap:
             problems.append(Phrase("budget.gpu", seconds=gpu_seconds, cap=self.gpu_seconds_cap))
-        needed, free = self.memory(prepared)
+        needed, free = memory
         if needed is not None and free is not None and needed - self._memory.weights > free:
             problems.append(Phrase("budget.memory", need=gigabytes(needed - self._memory.weights),
                                    free=gigabytes(free)))

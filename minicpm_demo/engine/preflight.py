@@ -117,7 +117,7 @@ def preflight(engine, messages: list[dict[str, Any]], settings: Settings, modali
         first_pass, source = engine.calibration.estimate(tokens) if tokens is not None else (None, "unknown")
         gpu_seconds = engine.gpu_seconds(prepared)
         needed, free = engine.memory(prepared)
-        problems = engine.budget_problems(prepared, gpu_seconds)
+        problems = engine.budget_problems(prepared, gpu_seconds, (needed, free))
     finally:
         prepared.release()
     step = next_step(settings, modality)

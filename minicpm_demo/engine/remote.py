@@ -118,7 +118,8 @@ class RemoteEngine:
     def memory(self, prepared: Prepared) -> tuple[int | None, int | None]:
         return None, None  # the server's device
 
-    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None) -> list[str]:
+    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None,
+                        memory: tuple[int | None, int | None]) -> list[str]:
         return []  # only the server knows its limits, and says so when it refuses
 
     def unsupported_settings(self) -> dict[str, str]:
