@@ -46,4 +46,4 @@ tiny-demo: tiny
 	$(PY) app.py --model checkpoints/tiny $(ARGS)
 
 clean:
-	rm -rf $(VENV) checkpoints .pytest_cache test-artifacts
+	rm -rf $(VENV) checkpoints .pytest_cache test-artifacts build dist *.egg-info

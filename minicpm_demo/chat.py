@@ -31,6 +31,7 @@ class Turn:
     reasoning: str = ""
     stopped: bool = False
     stats: dict[str, Any] | None = None
+    loading: dict[str, Any] | None = None  # while the pending reply waits for the model: the loader's progress
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,11 @@ class Conversation:
                stats: dict[str, Any] | None = None) -> Conversation:
         last = self.turns[-1]
         return Conversation(self.turns[:-1] + (replace(last, reply=reply, reasoning=reasoning, stopped=stopped,
-                                                       stats=stats),))
+                                                       stats=stats, loading=None),))
+
+    def waiting(self, progress: dict[str, Any]) -> Conversation:
+        """The pending question, its reply waiting for the model, whose loader is at ``progress``."""
+        return Conversation(self.turns[:-1] + (replace(self.turns[-1], loading=progress),))
 
     def undo(self) -> tuple[Conversation, Turn | None]:
         """Drop the last turn; returns it too so its question can be put back in the text box."""

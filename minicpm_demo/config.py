@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minicpm_demo.config_rules import check_values
 from minicpm_demo.engine.remote import RemoteSpec
 from minicpm_demo.engine.servers import SERVER_CHOICES
 from minicpm_demo.gptq import KERNELS as GPTQ_KERNELS
@@ -30,6 +31,11 @@ class Option:
     type: type = str
     choices: tuple | None = None
     repeat: bool = False  # the flag may be given several times; the env var holds comma-separated values
+
+    @property
+    def dest(self) -> str:
+        """The option's name in the parsed values (and AppConfig's field)."""
+        return self.flag.lstrip("-").replace("-", "_")
 
 
 BACKENDS = ("local", "openai")
@@ -54,6 +60,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--compile-max-tokens", "COMPILE_MAX_TOKENS", DEFAULT_COMPILE_TOKENS, "With --compile: the static "
            "cache's length; a reply whose prompt + max_new_tokens is longer decodes without the compiled step "
            "(MiniCPM-V 4.6 keeps 12 KB per token of it in BF16)", type=int),
+    Option("--reuse-cache-mb", "REUSE_CACHE_MB", None, "Memory (MB, all conversations together) kept so that a "
+           "follow-up question does not pay for its conversation's media and prompt again (default: a tenth of the "
+           "device's free memory after loading, at most 4096; 0: off)", type=int),
     Option("--api-base", "API_BASE", None, "With --backend openai: the server's OpenAI API URL, e.g. "
            "http://gpu-box:8000/v1"),
     Option("--api-key", "API_KEY", None, "With --backend openai: the server's API key, if it wants one"),
@@ -70,6 +79,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("--auth", "AUTH", (), "USER:PASSWORD allowed to use the page and API (repeat for more users)",
            repeat=True),
     Option("--auth-file", "AUTH_FILE", None, "File with one USER:PASSWORD per line (# comments allowed)"),
+    Option("--hf-oauth", "HF_OAUTH", False, "On a Space: visitors sign in with Hugging Face to use the model (on "
+           "by itself where the Space's README sets hf_oauth: true)", type=bool),
+    Option("--hf-org", "HF_ORG", None, "With --hf-oauth: only this Hugging Face organization's members may use it"),
+    Option("--mcp", "MCP", False, "Also serve the demo as an MCP server for agents, at /gradio_api/mcp/ (tools "
+           "describe_image, compare_images, describe_video)", type=bool),
     Option("--root-path", "ROOT_PATH", None, "URL path the app is served under behind a reverse proxy, e.g. /demo"),
     Option("--concurrency", "CONCURRENCY", 1, "Replies generated at the same time (others wait in the queue)",
            type=int),
@@ -107,6 +121,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-prompt-tokens", "MAX_PROMPT_TOKENS", RequestLimits.max_prompt_tokens, "Longest prompt (text and "
            "media tokens, as the processor counts them) of one request (0: 16384 on a CPU, 65536 on a GPU)",
            type=int),
+    Option("--load-wait-s", "LOAD_WAIT_S", int(RequestLimits.load_wait_s), "Seconds a question sent while the "
+           "model loads waits for it (0: refused at once)", type=int),
     Option("--upload-mb-per-hour", "UPLOAD_MB_PER_HOUR", 1024, "MB one visitor may upload in an hour (0: no quota)",
            type=int),
     Option("--login-failures", "LOGIN_FAILURES", 5, "Wrong passwords one visitor may try before each further "
@@ -124,6 +140,7 @@ class AppConfig:
     revision: str | None
     compare_model: str | None
     device: str
+    reuse_cache_mb: int | None
     dtype: str
     gptq_kernel: str
     compile: bool
@@ -138,6 +155,9 @@ class AppConfig:
     share: bool
     auth: tuple[str, ...]
     auth_file: str | None
+    hf_oauth: bool
+    hf_org: str | None
+    mcp: bool
     root_path: str | None
     concurrency: int
     queue_size: int
@@ -156,6 +176,7 @@ class AppConfig:
     max_turns: int
     max_history_chars: int
     max_prompt_tokens: int
+    load_wait_s: int
     upload_mb_per_hour: int
     login_failures: int
     forwarded_for: str
@@ -190,7 +211,8 @@ class AppConfig:
     @property
     def request_limits(self) -> RequestLimits:
         return RequestLimits(max_text_chars=self.max_text_chars, max_turns=self.max_turns,
-                             max_history_chars=self.max_history_chars, max_prompt_tokens=self.max_prompt_tokens)
+                             max_history_chars=self.max_history_chars, max_prompt_tokens=self.max_prompt_tokens,
+                             load_wait_s=float(self.load_wait_s))
 
     def credentials(self) -> list[tuple[str, str]]:
         """(user, password) pairs from --auth and --auth-file; raises ValueError for a malformed entry."""
@@ -211,21 +233,17 @@ class AppConfig:
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _dest(option: Option) -> str:
-    return option.flag.lstrip("-").replace("-", "_")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="app.py",
-                                     description="MiniCPM-V 4.6 demo: image, multi-image and video chat.")
+    # prog: the command as it was run, `app.py` or `minicpm-demo`
+    parser = argparse.ArgumentParser(description="MiniCPM-V 4.6 demo: image, multi-image and video chat.")
     for option in OPTIONS:
         described = f"{option.help} (env {option.env}; default {option.default})"
         if option.type is bool:
-            parser.add_argument(option.flag, dest=_dest(option), action="store_true", default=None, help=described)
+            parser.add_argument(option.flag, dest=option.dest, action="store_true", default=None, help=described)
         elif option.repeat:
-            parser.add_argument(option.flag, dest=_dest(option), action="append", default=None, help=described)
+            parser.add_argument(option.flag, dest=option.dest, action="append", default=None, help=described)
         else:
-            parser.add_argument(option.flag, dest=_dest(option), type=option.type, choices=option.choices,
+            parser.add_argument(option.flag, dest=option.dest, type=option.type, choices=option.choices,
                                 default=None, help=described)
     return parser
 
@@ -252,25 +270,11 @@ def parse_config(argv: list[str] | None = None, environ: dict[str, str] | None =
     args = parser.parse_args(argv)
     values = {}
     for option in OPTIONS:
-        value = getattr(args, _dest(option))
+        value = getattr(args, option.dest)
         if value is None and environ.get(option.env) not in (None, ""):
             value = _from_environment(option, environ[option.env], parser)
         if option.repeat and value is not None:
             value = tuple(value)
-        values[_dest(option)] = option.default if value is None else value
-    if values["backend"] == "openai" and not values["api_base"]:
-        parser.error("--backend openai needs --api-base (env API_BASE), e.g. http://127.0.0.1:8000/v1")
-    if values["update_ms"] < 0:
-        parser.error(f"--update-ms (env UPDATE_MS) is {values['update_ms']}: use 0 (every token) or more")
-    for option in OPTIONS:
-        if option.flag.startswith("--max-") and option.flag != "--max-prompt-tokens" and values[_dest(option)] < 1:
-            parser.error(f"{option.flag} (env {option.env}) is {values[_dest(option)]}: use 1 or more")
-    for name in ("upload_mb_per_hour", "login_failures", "queue_per_session", "queue_per_visitor",
-                 "max_prompt_tokens"):
-        if values[name] < 0:
-            option = next(option for option in OPTIONS if _dest(option) == name)
-            parser.error(f"{option.flag} (env {option.env}) is {values[name]}: use 0 or more")
-    if values["compile_max_tokens"] < 64:
-        parser.error(f"--compile-max-tokens (env COMPILE_MAX_TOKENS) is {values['compile_max_tokens']}: use 64 or "
-                     "more (the prompt and the reply must fit)")
+        values[option.dest] = option.default if value is None else value
+    check_values(values, OPTIONS, environ, parser.error)
     return AppConfig(**values)

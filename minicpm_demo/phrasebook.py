@@ -74,6 +74,11 @@ EN = {
     "note.downscaled": "{name}: downscaled from {width}×{height} to {new_width}×{new_height}",
     "note.video_ended": "{name}: the video ended at frame {frame}; later samples reuse its last frame",
     "note.given_once": "{name}: attached {count} times to one question, given once",
+    "reuse.image": "image encoding reused",
+    "reuse.image_part": "image encoding reused for {done} of {total} parts",
+    "reuse.video": "video encoding reused",
+    "reuse.video_part": "video encoding reused for {done} of {total} frames and parts",
+    "reuse.prefix": "prefix {tokens} tokens reused",
     "note.frames": "{name}: {frames} frames of {duration}",
     "note.one_frame": "{name}: 1 frame of {duration}",
     "note.pdf_page": "{name}: page {pages} of {count}{limit}",
@@ -100,6 +105,8 @@ EN = {
     "gpu.seconds": "This request needs about {seconds} s of GPU time; this Space allows {cap} s per reply. Lower "
                    "max_new_tokens (now {max_new_tokens}), or for video max_num_frames / stack_frames, and send again.",
     "model.loading": "The model is still loading ({doing}). Please wait a moment and send again.",
+    "model.load_wait": "The model is still loading after {seconds} s ({doing}), longer than this demo lets a "
+                       "request wait (--load-wait-s). Send again in a moment.",
     "model.failed": "The model could not be loaded: {error}",
     # what a request would cost, before it is sent
     "budget.tokens": "The prompt would be {tokens:,} tokens; this demo takes up to {most:,} in one request.",
@@ -119,6 +126,9 @@ EN = {
     "queue.visitor": "You already have {waiting} requests waiting for the model (from other tabs or scripts); this "
                      "demo takes up to {most} at once from one visitor, so that everyone gets a turn. Wait for them "
                      "to finish and send again.",
+    "signin.needed": "Sign in with Hugging Face (the button at the top of the page) to use this demo.",
+    "signin.org": "This demo is for members of the {org} organization on Hugging Face, and {user} is not one. "
+                  "Ask its admins to add you, or sign in with another account.",
     # chats brought back from the browser or an export
     "record.format": "This is not a chat saved by this demo (its format is not {format!r}). Export a chat with the "
                      "Export button to get one.",
@@ -190,6 +200,11 @@ ZH = {
     "note.downscaled": "{name}：已从 {width}×{height} 缩小到 {new_width}×{new_height}",
     "note.video_ended": "{name}：视频在第 {frame} 帧结束；之后的采样沿用最后一帧",
     "note.given_once": "{name}：同一问题中添加了 {count} 次，只发送一次",
+    "reuse.image": "沿用了图片编码",
+    "reuse.image_part": "沿用了 {total} 个图片分块中 {done} 个的编码",
+    "reuse.video": "沿用了视频编码",
+    "reuse.video_part": "沿用了 {total} 个视频帧与分块中 {done} 个的编码",
+    "reuse.prefix": "沿用了前 {tokens} 个词元",
     "note.frames": "{name}：{duration}视频中取 {frames} 帧",
     "note.one_frame": "{name}：{duration}视频中取 1 帧",
     "note.pdf_page": "{name}：第 {pages} 页，共 {count} 页{limit}",
@@ -213,6 +228,8 @@ ZH = {
     "gpu.seconds": "本次请求约需 {seconds} 秒 GPU 时间；本 Space 每次回答最多 {cap} 秒。请调低 max_new_tokens"
                    "（当前 {max_new_tokens}），视频可调低 max_num_frames / stack_frames，然后重新发送。",
     "model.loading": "模型仍在加载中（{doing}）。请稍候再发送。",
+    "model.load_wait": "等待 {seconds} 秒后模型仍在加载中（{doing}），超过了本演示允许请求等待的时间"
+                       "（--load-wait-s）。请稍后再发送。",
     "model.failed": "模型无法加载：{error}",
     "budget.tokens": "提示将有 {tokens:,} 个 token；本演示一次请求最多 {most:,} 个。",
     "budget.context": "提示（{tokens:,} 个 token）加上最长的回答（max_new_tokens {reply:,}）"
@@ -228,6 +245,9 @@ ZH = {
                      "请等它们完成（或取消一个）后再发送。",
     "queue.visitor": "您已有 {waiting} 个请求在等待模型（来自其他标签页或脚本）；本演示每位访客同时最多 {most} 个，"
                      "让每个人都能轮到。请等它们完成后再发送。",
+    "signin.needed": "请先用 Hugging Face 账号登录（页面顶部的按钮），再使用本演示。",
+    "signin.org": "本演示仅供 Hugging Face 上 {org} 组织的成员使用，{user} 不是其成员。请联系其管理员添加您，"
+                  "或换一个账号登录。",
     "record.format": "这不是本演示保存的对话（其格式不是 {format!r}）。请用“导出”按钮导出对话。",
     "record.too_large": "这个对话太大，无法在此打开（最多 {turns} 轮、{chars:,} 个字符）。",
     "record.file_too_large": "这个文件太大，不可能是本演示导出的对话。",

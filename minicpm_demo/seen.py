@@ -14,6 +14,19 @@ from typing import Any
 ROOT = os.path.join(tempfile.gettempdir(), "minicpm-demo-seen")
 MOST_PICTURES = 4000  # about 40 MB of small JPEGs for the whole process; the oldest conversations' go first
 
+_sweeps = 0  # folders removed so far: a reply rendered before a sweep may show pictures that are gone
+
+
+def sweeps() -> int:
+    """How many times pictures were removed; a rendering of a reply made at another count may be out of date."""
+    return _sweeps
+
+
+def _swept(folder: str) -> None:
+    global _sweeps
+    shutil.rmtree(folder, ignore_errors=True)
+    _sweeps += 1
+
 
 class SeenPictures:
     def __init__(self, root: str = ROOT, most: int = MOST_PICTURES):
@@ -36,11 +49,11 @@ class SeenPictures:
             self._folders[folder] = self._folders.pop(folder, 0) + len(kept)
             while sum(self._folders.values()) > self.most and len(self._folders) > 1:
                 old, _ = self._folders.popitem(last=False)
-                shutil.rmtree(old, ignore_errors=True)
+                _swept(old)
         return kept
 
 
 def forget(folder: str | None) -> None:
     """Remove a conversation's pictures (it was cleared, deleted, or replaced by another)."""
     if folder and os.path.dirname(folder) == ROOT:
-        shutil.rmtree(folder, ignore_errors=True)
+        _swept(folder)

@@ -5,7 +5,9 @@ Nothing here is shared between sessions; the UI keeps one ``ChatSession`` per ta
 
 from __future__ import annotations
 
+import contextvars
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,8 +31,13 @@ T = TypeVar("T")
 
 class ChatSession:
     # A plain class, not a dataclass: Gradio serialises dataclass state values, and an Event cannot be.
-    def __init__(self, conversation: Conversation | None = None, language: str = "en"):
+    def __init__(self, conversation: Conversation | None = None, language: str = "en",
+                 forget: Callable[[str], None] | None = None):
         self.conversation = conversation or Conversation()
+        # The engine keeps what this conversation's follow-ups reuse under this key: made here, never sent to a
+        # browser, and new for each conversation, so no other conversation can reach what it keeps.
+        self.reuse_key = secrets.token_hex(16)
+        self._forget = forget  # engine.forget: drops what the key kept
         self.stop_event = threading.Event()
         self.language = language  # of the browser that asked last: for what the server says to it
         self._answering = False
@@ -64,31 +71,40 @@ class ChatSession:
         self._answering = False
         forget(self.seen_folder)
         self.seen_folder = None
+        self.end()
         self.conversation = conversation
+
+    def end(self) -> None:
+        """Drop what the engine keeps for this conversation's follow-ups, and take a new key for the next."""
+        if self._forget is not None:
+            self._forget(self.reuse_key)
+        self.reuse_key = secrets.token_hex(16)
 
     def superseded(self, stop_event: threading.Event) -> bool:
         """Whether the request that was given ``stop_event`` is not this session's current one."""
         return stop_event is not self.stop_event
 
     def __deepcopy__(self, memo):  # Gradio deep-copies state defaults; a session is never shared
-        return ChatSession(conversation=self.conversation, language=self.language)
+        return ChatSession(conversation=self.conversation, language=self.language, forget=self._forget)
 
 
 def stream_reply(engine: Engine, conversation: Conversation, settings: Settings, stop_event: threading.Event,
                  interval_s: float = UPDATE_INTERVAL_S, heartbeat_s: float = HEARTBEAT_S,
-                 keep_seen: Callable[[tuple], list[dict]] | None = None) -> Iterator[Conversation]:
+                 keep_seen: Callable[[tuple], list[dict]] | None = None,
+                 reuse_key: str | None = None) -> Iterator[Conversation]:
     """Answer the pending last turn of ``conversation``; yields it with the reply so far, last with stats.
 
     The reply is produced on a worker thread. The pending conversation is yielded first, and while nothing new
     arrives (media being read, the processor's step, the prompt's pass) the last update is yielded again every
     ``heartbeat_s``, as the same object. Gradio can close a generator only where it yields: so a client that
     cancels or goes away is noticed within a heartbeat, and counts as Stop. Errors from the engine propagate
-    unchanged; the caller still holds the conversation as it was.
+    unchanged; the caller still holds the conversation as it was. ``reuse_key`` (``ChatSession.reuse_key``)
+    lets the engine reuse what the conversation's earlier questions kept.
     """
     if not conversation.pending:
         raise ValueError("the conversation has no question waiting for a reply")
     messages = conversation.to_messages(settings.system_prompt)
-    deltas = _on_a_worker(run_request(engine, messages, settings, stop_event), heartbeat_s)
+    deltas = _on_a_worker(run_request(engine, messages, settings, stop_event, reuse_key), heartbeat_s)
     answer, reasoning = "", ""
     last_sent, shown = 0.0, conversation
     try:
@@ -96,6 +112,10 @@ def stream_reply(engine: Engine, conversation: Conversation, settings: Settings,
         yield shown
         for delta in deltas:
             if delta is None:
+                yield shown
+                continue
+            if delta.loading is not None:  # the model is loading: the reply says how far it is, until it is ready
+                shown = conversation.waiting(delta.loading) if delta.loading else conversation
                 yield shown
                 continue
             answer += delta.answer
@@ -138,7 +158,9 @@ def _on_a_worker(items: Iterator[T], heartbeat_s: float) -> Iterator[T | None]:
         except BaseException as error:  # raised again in the consumer
             handoff.put(_Failed(error))
 
-    threading.Thread(target=produce, name="reply", daemon=True).start()
+    # In the caller's context: on ZeroGPU, ``spaces`` reads the visitor's request from Gradio's context variables
+    # to charge the GPU time to the visitor's own quota, and to see whether they are still connected.
+    threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="reply", daemon=True).start()
     while True:
         try:
             item = handoff.get(timeout=heartbeat_s)

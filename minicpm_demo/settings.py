@@ -43,6 +43,7 @@ class RequestLimits:
     max_turns: int = 50  # questions in one conversation, the new one included
     max_history_chars: int = 200_000  # every question and reply of one conversation, the new question included
     max_prompt_tokens: int = 0  # text and visual tokens of one request, as the processor counts them; 0: by device
+    load_wait_s: float = 600  # how long a request sent while the model loads waits for it (0: refused at once)
 
     def check(self, question: str, earlier_turns: int = 0, earlier_chars: int = 0) -> None:
         """Refuse ``question`` asked after ``earlier_turns`` turns holding ``earlier_chars`` characters of text."""

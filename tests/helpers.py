@@ -57,6 +57,8 @@ def launched_app(checkpoint, *flags: str, endless: bool = False) -> Iterator[str
     demo, engine = app_module.create_app(config)
     assert engine.wait_until_loaded(timeout=300).state == "ready"
     demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config, demo))
+    app_module.after_launch(config, demo)
+    _launched[f"http://127.0.0.1:{port}/"] = demo
     try:
         if endless:
             with endless_replies(engine):
@@ -64,7 +66,17 @@ def launched_app(checkpoint, *flags: str, endless: bool = False) -> Iterator[str
         else:
             yield f"http://127.0.0.1:{port}/"
     finally:
+        _launched.pop(f"http://127.0.0.1:{port}/", None)
         demo.close()
+
+
+_launched: dict = {}  # URL -> the Blocks that launched_app serves there
+
+
+def queue_holds(url: str) -> int:
+    """How many requests the queue of the app launched at ``url`` holds, waiting, running or being cancelled."""
+    events = getattr(getattr(_launched[url], "_queue", None), "event_ids_to_events", {})
+    return sum(1 for event in list(events.values()) if not getattr(event, "closed", False))
 
 
 @contextmanager
@@ -126,3 +138,32 @@ def open_page(browser, url, viewport=LAPTOP, locale="en-US"):
     page.goto(url)
     expect(page.locator("#model_status")).to_contain_text("Ready" if locale == "en-US" else "就绪", timeout=60_000)
     return page
+
+
+@contextmanager
+def served_before_loading(checkpoint: str, *flags: str) -> Iterator[tuple[str, object]]:
+    """The app as ``main`` serves it, the page up before the model is loaded: yields its URL and engine."""
+    import app as app_module
+    from minicpm_demo.config import parse_config
+
+    port = free_port()
+    config = parse_config(["--model", checkpoint, "--device", "cpu", "--port", str(port), *flags], environ={})
+    demo, engine = app_module.create_app(config)
+    demo.launch(prevent_thread_lock=True, quiet=True, **app_module.launch_kwargs(config, demo))
+    try:
+        yield f"http://127.0.0.1:{port}/", engine
+    finally:
+        demo.close()
+
+
+def slower_load(monkeypatch, seconds: float) -> None:
+    """Loading a checkpoint takes ``seconds`` longer (a test's request then surely arrives while it runs)."""
+    from minicpm_demo import loader
+
+    load = loader.load
+
+    def slowly(spec, progress=None):
+        time.sleep(seconds)
+        return load(spec, progress=progress)
+
+    monkeypatch.setattr(loader, "load", slowly)

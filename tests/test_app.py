@@ -26,8 +26,9 @@ def chat(client, text, files=(), modality="image", history=None, settings=None):
     return updates, updates[-1]
 
 
-def test_only_chat_and_preflight_are_public(client):
-    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat", "/preflight"]
+def test_only_chat_preflight_and_status_are_public(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(endpoints) == ["/chat", "/preflight", "/status"]
 
 
 @pytest.mark.parametrize("modality", ["image", "multi-image", "video"])

@@ -86,3 +86,12 @@ def test_memory_estimate_bench_sets_the_estimate_beside_the_measure(tiny_checkpo
     assert [row.split("|")[1].strip() for row in rows] == ["text only", "photo 16x", "photo 4x", "clip 8 frames"], out
     estimates = [float(row.split("|")[3].replace(",", "")) for row in rows]
     assert estimates[1] < estimates[2], "4x holds more than 16x"
+
+
+def test_follow_up_bench_sets_a_reused_follow_up_beside_the_first_question(tiny_checkpoint, tmp_path):
+    out = run_bench("bench/follow_up.py", "--model", str(tiny_checkpoint), "--seconds", "3", "--frames", "4",
+                    "--cache-dir", str(tmp_path))
+    rows = [line for line in out.splitlines()
+            if line.startswith("| ") and "×" in line and not line.startswith("| input |")]
+    assert [row.split(" | ")[1] for row in rows] == ["first question", "follow-up, reuse", "follow-up, no reuse"] * 2
+    assert all(row.rstrip(" |").endswith("yes") for row in rows), "reuse changed a greedy reply"

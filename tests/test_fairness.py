@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from gradio_client import Client, handle_file
-from helpers import generate_threads_alive, launched_app, wait_for
+from helpers import generate_threads_alive, launched_app, queue_holds, wait_for
 
 LONG = {"do_sample": False, "max_new_tokens": 4000}
 
@@ -24,14 +22,14 @@ def submit(client, image):
     return client.submit("Talk.", [handle_file(str(image))], "image", None, LONG, api_name="/chat")
 
 
-def cancel_all(jobs) -> None:
+def cancel_all(url: str, jobs) -> None:
     for job in jobs:
         try:
             job.cancel()
         except httpx.TimeoutException:  # gradio_client waits 5 s for the answer; the server still cancels it
             pass
     assert wait_for(lambda: not generate_threads_alive(), timeout=30)
-    time.sleep(0.5)  # the queue forgets the cancelled requests
+    assert wait_for(lambda: queue_holds(url) == 0, timeout=30), "the queue forgets the cancelled requests"
 
 
 def refused(job) -> str:
@@ -49,13 +47,14 @@ def test_one_session_may_have_only_its_share_of_the_queue(shared_app, red_image)
         assert "This session already has 2 requests waiting for the model" in message
         assert "up to 2 at once from one session" in message
     finally:
-        cancel_all(jobs)
+        cancel_all(shared_app, jobs)
     job = client.submit("Hi", [handle_file(str(red_image))], "image", None, {"do_sample": False, "max_new_tokens": 3},
                         api_name="/chat")
     assert job.result(timeout=120)["done"], "once its requests ended, the session may send again"
 
 
 def test_one_visitor_may_have_only_its_share_whatever_its_sessions(shared_app, red_image):
+    assert wait_for(lambda: queue_holds(shared_app) == 0, timeout=30), "the earlier tests' requests have ended"
     clients = [Client(shared_app, analytics_enabled=False, verbose=False) for _ in range(3)]
     jobs = [submit(clients[0], red_image), submit(clients[0], red_image), submit(clients[1], red_image)]
     try:
@@ -65,7 +64,7 @@ def test_one_visitor_may_have_only_its_share_whatever_its_sessions(shared_app, r
         message = refused(submit(clients[2], red_image))
         assert "You already have 3 requests waiting for the model" in message, message
     finally:
-        cancel_all(jobs)
+        cancel_all(shared_app, jobs)
 
 
 def test_the_page_refuses_a_question_the_visitors_share_has_no_room_for(app):

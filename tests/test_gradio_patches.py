@@ -53,7 +53,7 @@ def printed_by(code: str) -> list[str]:
 def test_the_patched_gradio_is_the_pinned_one():
     from minicpm_demo.ui.gradio_patches import PATCHED_GRADIO, installed_gradio_version
 
-    pins = re.findall(r"^gradio==(\S+)", (ROOT / "requirements.txt").read_text(), flags=re.MULTILINE)
+    pins = re.findall(r"^gradio(?:\[[\w,]+\])?==(\S+)", (ROOT / "requirements.txt").read_text(), flags=re.MULTILINE)
     assert pins == [PATCHED_GRADIO], "move PATCHED_GRADIO with the pin, once tests/test_gradio_patches.py passes"
     assert installed_gradio_version() == PATCHED_GRADIO, "the tests below check the pinned Gradio"
 
@@ -258,3 +258,42 @@ def test_with_another_gradio_nothing_is_patched_one_line_says_so_and_the_app_wor
     assert done.stdout.split() == ["create_or_modify_pyi", "module", "None", "True", "None", "Hello_Ada"]
     said = [line for line in done.stderr.splitlines() if line.startswith("LOG minicpm_demo.ui.gradio_patches")]
     assert len(said) == 1 and "gradio 9.9.9 found" in said[0] and "patches" in said[0] and "off" in said[0], said
+
+
+# ---- MCP behind --auth (the end-to-end check: tests/test_mcp.py) ------------------------------------------------
+def test_gradios_mcp_server_calls_through_the_client_it_holds():
+    """sign_in_mcp_loopback sets the client Gradio's MCP server makes only when it holds none."""
+    import inspect
+
+    from gradio.mcp import GradioMCPServer
+
+    source = inspect.getsource(GradioMCPServer._get_or_create_client)
+    assert "if self._client_instance is None:" in source and "return self._client_instance" in source
+
+
+# ---- the Sign in button's label (the browser check: tests/test_sign_in.py) -----------------------------------
+def _request_with_session(session: dict):
+    import gradio as gr
+    from starlette.requests import Request
+
+    return gr.Request(request=Request({"type": "http", "headers": [], "session": session}))
+
+
+ORG = {"sub": "1", "name": "Wonderland", "preferred_username": "wonderland", "isEnterprise": False}
+PROFILE = {"oauth_info": {"userinfo": {"preferred_username": "alice", "orgs": [ORG]}}}
+
+
+def test_gradios_request_cannot_read_a_session_holding_a_list():
+    with pytest.raises((ValueError, AttributeError)):
+        _request_with_session(PROFILE).session
+
+
+def test_the_sign_in_button_names_a_visitor_of_an_organization():
+    from gradio.components.login_button import LoginButton
+
+    from minicpm_demo.ui.gradio_patches import sign_in_button_reads_the_session
+
+    assert sign_in_button_reads_the_session()
+    button = LoginButton()  # outside Blocks: outside a Space, one inside would ask Hugging Face who is signed in
+    assert button._check_login_status(_request_with_session(PROFILE)).value == "Logout (alice)"
+    assert button._check_login_status(_request_with_session({})).value == "Sign in with Hugging Face"

@@ -20,7 +20,8 @@ MAX_LINES = 300
 LAYERS = {
     "__init__": set(),
     "ui": None,  # the top: anything
-    "config": {"engine", "gptq", "loader", "media", "session", "settings", "cancel"},
+    "config": {"engine", "gptq", "loader", "media", "session", "settings", "cancel", "config_rules"},
+    "config_rules": set(),  # what the options must satisfy together
     "session": {"chat", "engine", "settings", "text", "media", "cancel", "phrases", "seen"},
     "seen": set(),  # the pictures of what the model saw, on disk: beside the session
     "chat": set(),

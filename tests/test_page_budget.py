@@ -52,6 +52,45 @@ def test_the_budget_shows_before_send_and_fit_it_makes_a_request_fit(browser, ap
     page.close()
 
 
+def test_a_request_over_the_zero_gpu_cap_is_flagged_before_send_and_fit_it_makes_it_fit(
+        browser, app, tmp_path, monkeypatch):
+    """As on a ZeroGPU Space whose cap lies between what a large photo asks for cut into many slices and into few."""
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    photo = tmp_path / "large.png"  # 12 megapixels: as many slices as the Image tab allows
+    Image.new("RGB", (4000, 3000), (200, 120, 40)).save(photo)
+    client = Client(app["url"], analytics_enabled=False, verbose=False)
+
+    def gpu_seconds(slices: int) -> int:
+        budget = client.predict("What is it?", [handle_file(str(photo))], "image", None,
+                                {"max_slice_nums": slices, "max_new_tokens": 16}, api_name="/preflight")
+        return budget["gpu_seconds"]
+
+    monkeypatch.setattr(app["engine"], "gpu_seconds_cap", 1000)  # a Space's: the GPU time is counted and shown
+    many, few = gpu_seconds(36), gpu_seconds(1)
+    assert few < many, (few, many)
+    monkeypatch.setattr(app["engine"], "gpu_seconds_cap", few)
+
+    page = open_page(browser, app["url"])
+    page.locator("#advanced_image").get_by_text("Advanced settings").click()
+    short_reply(page, "image")
+    page.locator("#input_image input[type=file]").set_input_files(str(photo))
+    budget = page.locator("#budget_image")
+    expect(budget).to_contain_text(f"{many} s of GPU time", timeout=60_000)
+    expect(budget).to_contain_text(f"this Space allows {few} s per reply")
+    expect(page.locator("#chatbot_image .user")).to_have_count(0)  # flagged before anything was sent
+    budget.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "page-budget-zero-gpu.png"))
+    page.locator("#fit_image").click()
+    expect(page.locator("#fit_image")).to_be_hidden(timeout=60_000)
+    expect(budget).not_to_contain_text("this Space allows")
+    expect(budget).to_contain_text(f"{few} s of GPU time")
+    slices = int(page.locator("#setting_max_slice_nums_image input[type=number]").input_value())
+    assert slices < 36 and gpu_seconds(slices) <= few, slices
+    page.close()
+
+
 def short_reply(page, key: str) -> None:
     """16 tokens at most (Advanced settings open): the tiny model's sampled replies run long on a busy machine."""
     page.locator(f"#setting_max_new_tokens_{key} input[type=number]").fill("16")

@@ -12,8 +12,8 @@ from playwright.sync_api import expect  # noqa: E402
 
 # Latin words that are names, not English: the model, units, the settings' own identifiers and figures
 # names, and units, which stay Latin in Chinese too
-NAMES = {"MiniCPM", "GPTQ", "BF16", "CPU", "GPU", "token", "Top", "JPEG", "PNG", "MP4", "WebM", "MOV", "H264", "PDF",
-         "MB", "GB"}
+NAMES = {"MiniCPM", "GPTQ", "BF16", "FP16", "FP32", "CPU", "GPU", "token", "Top", "JPEG", "PNG", "MP4", "WebM", "MOV",
+         "H264", "PDF", "MB", "GB"}
 # Code and file names stay as they are: flags, snake_case settings, file names, the model's folder
 CODE = re.compile(r"--[\w-]+|\b\w+_\w+\b|[\w.-]+\.(?:png|jpe?g|mp4|gif|webp|json|zip|md|pdf)\b|tiny-[\w-]+|<\w+>|"
                   r"\b\d+x\b|\bTop-[pk]\b|\bH\.264\b", re.IGNORECASE)

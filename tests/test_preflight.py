@@ -115,7 +115,8 @@ def test_the_memory_estimate_holds_the_weights_grows_with_the_media_and_flags_a_
     weights = memory.memory_model(app["engine"].ready_model().model).weights / 2**20
     text, low, high = (ask(client, "preflight", "What is it?", files, "image", {"downsample_mode": mode})
                        for files, mode in (([], "16x"), ([red_image], "16x"), ([red_image], "4x")))
-    assert weights <= text["estimated_memory_mb"] < low["estimated_memory_mb"] < high["estimated_memory_mb"]
+    # 4x adds tokens, not pixels: on the tiny model less than the megabyte the estimate is rounded up to
+    assert weights <= text["estimated_memory_mb"] < low["estimated_memory_mb"] <= high["estimated_memory_mb"]
     assert text["free_memory_mb"] > 0 and text["fits"]
     monkeypatch.setattr(memory, "free_bytes", lambda device: 1)  # as a device whose memory is full would
     full = ask(client, "preflight", "What is it?", [red_image], "image", {"downsample_mode": "4x"})

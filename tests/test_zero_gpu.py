@@ -47,3 +47,27 @@ def test_the_cap_follows_the_environment(monkeypatch):
 def test_outside_a_space_the_decorator_changes_nothing():
     assert not zero_gpu.ON_ZERO_GPU
     assert zero_gpu.generate_on_gpu is generate.generate_pieces
+
+
+def test_the_reply_runs_where_spaces_finds_the_visitors_request(tiny_checkpoint, red_image, monkeypatch):
+    """``spaces.GPU`` charges a visitor's own quota by the X-IP-Token header of the request it reads from Gradio's
+    context: the reply, generated on a thread of its own, must still see that request."""
+    from gradio.context import LocalContext
+    from gradio_client import Client, handle_file
+    from helpers import launched_app
+
+    from minicpm_demo.engine.local import LocalEngine
+
+    seen, generate = [], LocalEngine.generate
+
+    def generate_and_look(self, prepared, stop):
+        request = LocalContext.request.get(None)
+        seen.append(None if request is None else request.headers.get("x-ip-token"))
+        return generate(self, prepared, stop)
+
+    monkeypatch.setattr(LocalEngine, "generate", generate_and_look)
+    with launched_app(tiny_checkpoint) as url:
+        client = Client(url, analytics_enabled=False, verbose=False, headers={"X-IP-Token": "visitor-token"})
+        client.predict("What colour?", [handle_file(str(red_image))], "image", None,
+                       {"do_sample": False, "max_new_tokens": 3}, api_name="/chat")
+    assert seen == ["visitor-token"]

@@ -52,9 +52,12 @@ class Prepared:
     notes: tuple[str, ...] = ()  # what was done to the media (first frame of a GIF, downscaled, …)
     slices: tuple[int, ...] = ()  # per image: the slices the processor cut besides its whole view
     seen: tuple[tuple[float | None, Any], ...] = ()  # small pictures of what is given: (video seconds or None, picture)
+    reuse: Any = None  # a local engine's follow_up.Plan: what the conversation's earlier questions kept
 
     def release(self) -> None:
         self.inputs = None
+        if self.reuse is not None:
+            self.reuse.release()
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,14 @@ class Engine(Protocol):
     calibration: Any  # preflight.Calibration: the time to a first token here, measured or estimated
 
     def prepare(self, messages: list[dict[str, Any]], settings: Settings, cancelled: Callable[[], bool],
-                within_limits: bool = True) -> Prepared:
+                within_limits: bool = True, conversation: str | None = None) -> Prepared:
         """Read the media of the model-card ``messages`` and build the model's inputs; nothing runs the model.
         Raises ``cancel.Cancelled`` when ``cancelled()`` turns true while media is read; with ``within_limits``,
-        a limit error for a prompt past the request limits."""
+        a limit error for a prompt past the request limits. ``conversation`` (a key the server made, never a
+        client's) lets an engine reuse what the conversation's earlier questions kept."""
+
+    def forget(self, conversation: str | None) -> None:
+        """Drop what ``conversation`` kept (it was cleared, or its browser session ended)."""
 
     def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> dict[str, str]:
         """Code that gives the reply to ``prepared`` again outside the demo (ReplyStats' python, gradio_client and

@@ -20,25 +20,28 @@ from minicpm_demo.phrases import Phrase
 
 
 def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[str, Any],
-                    stop: threading.Event | None = None) -> Iterator[str | Generated]:
+                    stop: threading.Event | None = None, reuse=None) -> Iterator[str | Generated]:
     """Yield decoded text pieces as ``generate`` produces them, then ``Generated``.
 
     ``generate`` runs in a worker thread under ``torch.inference_mode``; it ends within one token of ``stop``
     being set or of this generator being closed. With ``--compile`` it decodes with the compiled step where the
-    reply fits its cache, and eagerly where that step fails (engine/compiled.py).
+    reply fits its cache, and eagerly where that step fails (engine/compiled.py). With ``reuse`` (a
+    follow_up.Plan) the prompt's conversation part is read first, on the same thread, from what its
+    conversation kept, and ``generate`` is given the cache that holds it.
     """
     import torch
 
     loaded = loader.load(spec)
     stop = stop or threading.Event()
-    try:
-        inputs = inputs.to(loaded.model.device)
-    except torch.OutOfMemoryError:
-        raise out_of_memory(inputs) from None
+    if reuse is None:  # a plan takes to the device only what the model has not read yet
+        try:
+            inputs = inputs.to(loaded.model.device)
+        except torch.OutOfMemoryError:
+            raise out_of_memory(inputs) from None
     make_stoppable_mid_pass(loaded)
-    run = partial(_stream_generate, loaded, inputs, generate_kwargs, stop)
-    compiled_kwargs = compiled.generate_kwargs(loaded, int(inputs["input_ids"].shape[1]),
-                                               int(generate_kwargs.get("max_new_tokens", 0)))
+    run = partial(_stream_generate, loaded, inputs, generate_kwargs, stop, reuse)
+    compiled_kwargs = None if reuse is not None else compiled.generate_kwargs(
+        loaded, int(inputs["input_ids"].shape[1]), int(generate_kwargs.get("max_new_tokens", 0)))
     if compiled_kwargs:
         yield from compiled.with_eager_fallback(loaded, run, compiled_kwargs, stop)
     else:
@@ -46,7 +49,7 @@ def generate_pieces(spec: loader.ModelSpec, inputs: Any, generate_kwargs: dict[s
 
 
 def _stream_generate(loaded: loader.LoadedModel, inputs: Any, generate_kwargs: dict[str, Any],
-                     stop: threading.Event, compiled_kwargs: dict[str, Any]) -> Iterator[str | Generated]:
+                     stop: threading.Event, reuse, compiled_kwargs: dict[str, Any]) -> Iterator[str | Generated]:
     """One ``generate`` run, compiled or eager, streamed; raises ``CompiledStepFailed`` for a compiled run's
     failure (other than running out of memory)."""
     import torch
@@ -63,8 +66,9 @@ def _stream_generate(loaded: loader.LoadedModel, inputs: Any, generate_kwargs: d
             return
         try:
             with torch.inference_mode():
+                given = inputs if reuse is None else reuse.run(loaded.model)
                 result["output"] = loaded.model.generate(
-                    **inputs, **generate_kwargs, **compiled_kwargs, streamer=streamer,
+                    **given, **generate_kwargs, **compiled_kwargs, streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([StopOnSwitch(switch)]),
                 )
         except Stopped:  # Stop pressed during a forward pass: the reply ends with what was streamed

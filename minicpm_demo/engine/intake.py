@@ -11,6 +11,7 @@ from typing import Any
 
 from minicpm_demo.cancel import never
 from minicpm_demo.engine.base import MediaGiven
+from minicpm_demo.engine.reuse import ReuseCache
 from minicpm_demo.media import (
     MediaLimits,
     RequestBudget,
@@ -86,7 +87,9 @@ class Intake:
     """Reads the files of one request and collects what was done to them.
 
     A file is read once per request however many turns name it, and charged once to the request's budget of
-    decoded pixels and frames, which is checked before each file's pixels are decoded."""
+    decoded pixels and frames, which is checked before each file's pixels are decoded. With ``kept`` (the
+    process's reuse cache and this conversation's key in it), a file an earlier question of the conversation
+    read is taken from there, unchanged on disk and read with the same settings, and charged as it was."""
 
     messages: list[dict[str, Any]]  # the request's, each file once per message
     limits: MediaLimits
@@ -94,11 +97,13 @@ class Intake:
     cancelled: Callable[[], bool] = never
     notes: list[str] = field(default_factory=list)
     media: list[MediaGiven] = field(default_factory=list)
+    kept: tuple[ReuseCache, str] | None = None
+    reused: list[str] = field(default_factory=list)  # the kinds of the files taken from ``kept``
     _read: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @classmethod
     def for_messages(cls, messages: list[dict[str, Any]], limits: MediaLimits,
-                     cancelled: Callable[[], bool] = never) -> Intake:
+                     cancelled: Callable[[], bool] = never, kept: tuple[ReuseCache, str] | None = None) -> Intake:
         """Refuses more images than one request may hold; the request's videos share the frame memory."""
         messages, notes = _each_file_once(messages)
 
@@ -106,7 +111,33 @@ class Intake:
             return pdf_pages(path, limits) if is_pdf(path) else 1
 
         request = limits.for_request(*media_counts(messages, pictures))
-        return cls(messages, request, request.budget(), cancelled, notes)
+        return cls(messages, request, request.budget(), cancelled, notes, kept=kept)
+
+    def _read_once(self, kind: str, path: str, read: Callable[[], Any], charge: Callable[[Any], None],
+                   settings: tuple = ()) -> Any:
+        """``read()``'s value for this file, read once per request and, with ``kept``, once per conversation;
+        ``read`` returns ``(value, notes)``."""
+        if (kind, path) in self._read:
+            return self._read[kind, path]
+        key = None
+        if self.kept is not None:
+            try:
+                stat = os.stat(path)
+                key = ("media", kind, os.path.realpath(path), stat.st_size, stat.st_mtime_ns, settings)
+            except OSError:  # the reader says what is wrong with the file
+                key = None
+        held = self.kept[0].get(self.kept[1], key) if key is not None else None
+        if held is not None:
+            value, notes = held
+            charge(value)
+            self.reused.append(kind)
+        else:
+            value, notes = read()
+            if key is not None:
+                self.kept[0].put(self.kept[1], key, (value, notes))
+        self.notes.extend(notes)
+        self._read[kind, path] = value
+        return value
 
     def resolve(self, convert: Callable[[dict[str, Any]], list[dict[str, Any]]],
                 control_tokens: re.Pattern = MINICPM_CONTROL_TOKENS) -> list[dict[str, Any]]:
@@ -117,38 +148,50 @@ class Intake:
         """The pictures an image file gives the model: the image, or a PDF's first pages."""
         if not is_pdf(path):
             return [self.image(path)]
-        if ("pdf", path) not in self._read:
+
+        def read():
             rendered = render_pdf(path, self.limits, budget=self.budget, cancelled=self.cancelled)
-            self.notes.extend(rendered.notes)
-            self._read["pdf", path] = rendered
-        rendered = self._read["pdf", path]
+            return rendered, list(rendered.notes)
+
+        def charge(rendered) -> None:
+            for page in rendered.pages:
+                self.budget.charge_image(os.path.basename(path), *page.size)
+
+        rendered = self._read_once("pdf", path, read, charge)
         name = os.path.basename(path)
         self.media.extend(MediaGiven("image", name, size=page.size, page=number, scale=scale)
                           for number, (page, scale) in enumerate(zip(rendered.pages, rendered.scales), 1))
         return list(rendered.pages)
 
     def image(self, path: str):
-        if ("image", path) not in self._read:
+        def read():
             loaded = load_image(path, self.limits, budget=self.budget)
-            self.notes.extend(loaded.notes)
-            self._read["image", path] = loaded.image
-        image = self._read["image", path]
+            return loaded.image, list(loaded.notes)
+
+        image = self._read_once("image", path, read,
+                                lambda image: self.budget.charge_image(os.path.basename(path), *image.size))
         self.media.append(MediaGiven("image", os.path.basename(path), size=image.size))
         return image
 
-    def video(self, path: str, indices_for: Callable[[object], Sequence[int]]) -> SampledVideo:
+    def video(self, path: str, indices_for: Callable[[object], Sequence[int]], rule: tuple = ()) -> SampledVideo:
         """The frames ``indices_for(metadata)`` picks (the video processor's own sampling rule; one rule for all
-        the videos of a request, as they share its settings)."""
+        the videos of a request, as they share its settings); ``rule`` names the settings ``indices_for`` takes,
+        so that frames kept for the conversation are reused only under the same rule."""
         name = os.path.basename(path)
-        if ("video", path) not in self._read:
+
+        def read():
             sampled = sample_video(path, indices_for, self.limits, self.cancelled, budget=self.budget)
-            self.notes.extend(sampled.notes)
             # how many frames the model saw, so the frame settings' effect is visible in the stats
             frames = len(set(sampled.metadata.frames_indices))
-            self.notes.append(Phrase("note.one_frame" if frames == 1 else "note.frames", name=name, frames=frames,
-                                     duration=describe_duration(sampled.metadata.duration)))
-            self._read["video", path] = sampled
-        sampled = self._read["video", path]
+            return sampled, [*sampled.notes, Phrase("note.one_frame" if frames == 1 else "note.frames", name=name,
+                                                    frames=frames,
+                                                    duration=describe_duration(sampled.metadata.duration))]
+
+        def charge(sampled) -> None:
+            count, height, width = sampled.frames.shape[:3]
+            self.budget.charge_frames(name, width, height, count)
+
+        sampled = self._read_once("video", path, read, charge, rule)
         metadata = sampled.metadata
         height, width = sampled.frames.shape[1:3]
         self.media.append(MediaGiven("video", name, size=(width, height),

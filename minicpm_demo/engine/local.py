@@ -11,13 +11,14 @@ from typing import Any
 
 from minicpm_demo import loader
 from minicpm_demo.cancel import Cancelled, never
-from minicpm_demo.engine import compiled, memory, zero_gpu
+from minicpm_demo.engine import compiled, follow_up, memory, zero_gpu
 from minicpm_demo.engine.base import EngineNotReady, EngineStatus, Generated, Prepared
 from minicpm_demo.engine.generate import generate_pieces
 from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.memory import gigabytes
 from minicpm_demo.engine.preflight import Calibration, slices_per_image
 from minicpm_demo.engine.reproduce import gradio_client_call, transformers_script, vllm_curl
+from minicpm_demo.engine.reuse import MB, ReuseCache
 from minicpm_demo.media import MediaLimits, load_readers
 from minicpm_demo.media.thumbnails import frame_thumbnails, sliced_view
 from minicpm_demo.phrases import Phrase
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 class LocalEngine:
     def __init__(self, spec: loader.ModelSpec, limits: MediaLimits = MediaLimits(),
-                 request_limits: RequestLimits = RequestLimits()):
+                 request_limits: RequestLimits = RequestLimits(), reuse_cache_mb: int | None = None):
         # Each ZeroGPU reply runs in a fresh GPU worker, where a step compiled at load does not exist.
         self.compile_ignored = bool(spec.compile_tokens) and zero_gpu.ON_ZERO_GPU
         self.spec = replace(spec, compile_tokens=0) if self.compile_ignored else spec
@@ -45,6 +46,11 @@ class LocalEngine:
         self.calibration = Calibration()  # the time to a first token, for estimates before a request is sent
         # what one ZeroGPU call may take (None: no cap on this machine; tests set one to simulate a Space)
         self.gpu_seconds_cap = zero_gpu.gpu_seconds_cap() if zero_gpu.ON_ZERO_GPU else None
+        # What conversations keep for their follow-ups (engine/follow_up.py), sized at load where not given. A
+        # ZeroGPU reply runs in a fresh GPU worker, and a compiled step owns its static cache: neither can take a
+        # conversation's cache, so those keep nothing.
+        self._reuse_cache_mb = 0 if zero_gpu.ON_ZERO_GPU or self.spec.compile_tokens else reuse_cache_mb
+        self.kept = ReuseCache(0)
 
     # ---- loading -------------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -75,6 +81,7 @@ class LocalEngine:
             self.request_limits = self.request_limits.for_device(loaded.device)
             self.calibration.set_prior(loaded.device, sum(p.numel() for p in loaded.model.parameters()))
             self._memory = memory.memory_model(loaded.model)
+            self.kept = ReuseCache(self._reuse_budget(loaded.device))
             self._loaded = loaded
         except loader.LoaderError as error:
             self._error = str(error)
@@ -82,6 +89,17 @@ class LocalEngine:
         except Exception as error:  # an unexpected failure must reach the status line, not kill the app
             self._error = f"Loading {self.spec.model_id} failed: {type(error).__name__}: {error}"
             log.exception("model not loaded")
+
+    def _reuse_budget(self, device: str) -> int:
+        """--reuse-cache-mb, or by default a tenth of what the device has free once the model is loaded, at most
+        4 GB (docs/PERFORMANCE.md, "Follow-up questions")."""
+        if self._reuse_cache_mb is not None:
+            return self._reuse_cache_mb * MB
+        return min(4096 * MB, (memory.free_bytes(device) or 0) // 10)
+
+    def forget(self, conversation: str | None) -> None:
+        """Drop what ``conversation`` kept for its follow-ups (it was cleared, or its session ended)."""
+        self.kept.forget(conversation)
 
     def _set_progress(self, message: str) -> None:
         self._progress = message
@@ -131,16 +149,19 @@ class LocalEngine:
 
     # ---- one request ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict[str, Any]], settings: Settings,
-                cancelled: Callable[[], bool] = never, within_limits: bool = True) -> Prepared:
+                cancelled: Callable[[], bool] = never, within_limits: bool = True,
+                conversation: str | None = None) -> Prepared:
         """Open the media named in ``messages`` and run the card's ``apply_chat_template`` call; the prompt is
-        refused past the request limits unless ``within_limits`` is false (a preflight, which reports it).
+        refused past the request limits unless ``within_limits`` is false (a preflight, which reports it). With
+        ``conversation`` (a key the server made for one conversation), what its earlier questions kept is reused.
 
         Raises ``Cancelled`` when ``cancelled()`` turns true while the media is read."""
         import torch  # imported by the loader by now; not at module level, so the page is served before it
 
         loaded = self.ready_model()
         processor = loaded.processor
-        intake = Intake.for_messages(messages, self.limits, cancelled)
+        kept = (self.kept, conversation) if conversation is not None and self.kept.enabled else None
+        intake = Intake.for_messages(messages, self.limits, cancelled, kept=kept)
         video_metadata = []
 
         seen: list[tuple[float | None, Any]] = []  # what the model is given, small: (seconds or None, picture)
@@ -153,7 +174,8 @@ class LocalEngine:
                 return [{"type": "image", "image": image} for image in images]
             sampled = intake.video(item["path"], partial(processor.video_processor.sample_frames,
                                                          max_num_frames=settings.max_num_frames,
-                                                         stack_frames=settings.stack_frames))
+                                                         stack_frames=settings.stack_frames),
+                                   rule=(settings.max_num_frames, settings.stack_frames))
             video_metadata.append(sampled.metadata)
             times = [index / sampled.metadata.fps for index in sampled.metadata.frames_indices]
             seen.extend(zip(times, frame_thumbnails(sampled.frames), strict=True))
@@ -178,6 +200,8 @@ class LocalEngine:
             self.request_limits.check_prompt_tokens(int(ids.shape[1]))  # before the model reads a word of it
         config = loaded.model.config
         tokenizer = processor.tokenizer
+        reuse = kept and follow_up.plan(self.kept, conversation, processor, config, resolved, inputs,
+                                        template_kwargs, settings.downsample_mode, files=len(intake.reused))
         return Prepared(
             inputs=inputs,
             calls={"apply_chat_template": template_kwargs, "generate": settings.to_generate_kwargs()},
@@ -188,6 +212,7 @@ class LocalEngine:
             slices=tuple(slices_per_image(ids[0].tolist(), tokenizer.convert_tokens_to_ids("<image>"),
                                           tokenizer.convert_tokens_to_ids("<slice>"), config.image_token_id)),
             seen=tuple(seen),
+            reuse=reuse or None,
         )
 
     @staticmethod
@@ -253,4 +278,4 @@ class LocalEngine:
         generate_kwargs = prepared.calls["generate"]
         if zero_gpu.ON_ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
             return zero_gpu.generate(self.spec, prepared.inputs, generate_kwargs, stop)
-        return generate_pieces(self.spec, prepared.inputs, generate_kwargs, stop)
+        return generate_pieces(self.spec, prepared.inputs, generate_kwargs, stop, reuse=prepared.reuse)

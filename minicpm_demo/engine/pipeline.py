@@ -10,12 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from minicpm_demo.cancel import Cancelled
 from minicpm_demo.engine.base import Engine, Generated, Prepared, ReasoningText
+from minicpm_demo.engine.follow_up import reuse_notes
+from minicpm_demo.engine.waiting import model_ready
 from minicpm_demo.settings import Settings
 from minicpm_demo.text import ReasoningSplitter
 
@@ -38,6 +40,9 @@ class ReplyStats:
     python: str | None = None  # a script that gives this reply again (engine/reproduce.py), where one can
     gradio_client: str | None = None  # the same question to this server's /chat
     curl: str | None = None  # the same request to a vLLM server
+    # what the conversation's earlier questions spared this one: {"prefix_tokens", "files", "image_units" and
+    # "video_units" as [reused, in all]}; empty where nothing was kept
+    reused: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,17 +56,32 @@ class Delta:
     reasoning: str = ""
     stats: ReplyStats | None = None
     seen: tuple = ()  # with the stats: Prepared.seen, the small pictures of what the model was given
+    loading: dict[str, Any] | None = None  # while the request waits for the model: the loader's progress ({}: ready)
 
 
 def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settings,
-                stop: threading.Event) -> Iterator[Delta]:
+                stop: threading.Event, conversation: str | None = None) -> Iterator[Delta]:
     """Stream the reply to the model-card ``messages``: text deltas, then one ``Delta`` with the stats.
 
     A Stop before the model runs ends the reply at once, with nothing generated; after that, ``engine.generate``
-    ends within a token (locally, within a layer) of it. Closing this iterator ends the generation too."""
+    ends within a token (locally, within a layer) of it. Closing this iterator ends the generation too.
+    ``conversation`` (the server's key for the conversation asking) lets the engine reuse what it kept. Sent
+    while the model loads, the request waits for it (engine/waiting.py), with a ``Delta`` of the loader's
+    progress each time it changes, and an empty one once the model is ready."""
     started = time.perf_counter()
-    engine.ready_model()
-    prepared = prepared_unless_stopped(partial(engine.prepare, messages, settings), stop)
+    waited = False
+    for progress in model_ready(engine, stop):
+        waited = True
+        yield Delta(loading=progress)
+    if waited and not stop.is_set():
+        yield Delta(loading={})
+    if stop.is_set():
+        yield Delta(stats=stopped_before_the_model(started))
+        return
+    prepare = partial(engine.prepare, messages, settings)
+    if conversation is not None:
+        prepare = partial(prepare, conversation=conversation)
+    prepared = prepared_unless_stopped(prepare, stop)
     if prepared is None:
         yield Delta(stats=stopped_before_the_model(started))
         return
@@ -130,6 +150,7 @@ class _Reply:
         if prompt_tokens is None:
             prompt_tokens = (self.generated.prompt_tokens if self.generated else None) or 0
         decode_time = finished - first
+        reused = dict(prepared.reuse.reused) if prepared.reuse is not None else {}
         return ReplyStats(
             prompt_tokens=prompt_tokens,
             visual_tokens=prepared.visual_tokens,
@@ -138,7 +159,8 @@ class _Reply:
             tokens_per_s=(generated - 1) / decode_time if generated > 1 and decode_time > 0 else 0.0,
             total_s=finished - self.started,
             stopped=stopped,
-            notes=prepared.notes,
+            notes=prepared.notes + tuple(reuse_notes(reused)),
+            reused=reused,
             frames=tuple({"t": round(t, 3)} for media in prepared.media for t in media.frames_s),
             slices=prepared.slices,
         )

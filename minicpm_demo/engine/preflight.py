@@ -129,13 +129,17 @@ def preflight(engine, messages: list[dict[str, Any]], settings: Settings, modali
         frames=[round(t, 3) for media in prepared.media for t in media.frames_s],
         slices=list(prepared.slices),
         estimated_ttft_s=None if first_pass is None else round(preparing_s + first_pass, 3),
-        estimate_source=source, gpu_seconds=gpu_seconds, estimated_memory_mb=megabytes(needed),
+        estimate_source=source, gpu_seconds=gpu_seconds, estimated_memory_mb=megabytes(needed, up=True),
         free_memory_mb=megabytes(free), fits=not problems, advice=advice,
         notes=list(prepared.notes))
 
 
-def megabytes(size: int | None) -> int | None:
-    return None if size is None else round(size / 2**20)
+def megabytes(size: int | None, up: bool = False) -> int | None:
+    """Whole MB: a need rounded up and what is free rounded down, so that a rounded figure never hides a
+    shortfall."""
+    if size is None:
+        return None
+    return int(-(-size // 2**20)) if up else int(size // 2**20)
 
 
 def preflight_apart(engine, messages: list[dict[str, Any]], settings: Settings, modality: str) -> Preflight:

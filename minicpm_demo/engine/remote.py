@@ -21,7 +21,7 @@ from minicpm_demo.engine.data_urls import data_url, frame_url, image_url
 from minicpm_demo.engine.intake import Intake
 from minicpm_demo.engine.pipeline import STOP_POLL_S
 from minicpm_demo.engine.preflight import Calibration
-from minicpm_demo.engine.servers import PROFILES, ServerProfile, detect_server
+from minicpm_demo.engine.servers import PROFILES, OnTheServer, ServerProfile, detect_server
 from minicpm_demo.media import MediaLimits, detect_kind
 from minicpm_demo.settings import MODALITIES, RequestLimits, Settings
 
@@ -51,7 +51,7 @@ class RemoteSpec:
         return self.served_model or self.api_base
 
 
-class RemoteEngine:
+class RemoteEngine(OnTheServer):
     def __init__(self, spec: RemoteSpec, limits: MediaLimits = MediaLimits(),
                  request_limits: RequestLimits = RequestLimits()):
         import httpx
@@ -109,19 +109,6 @@ class RemoteEngine:
     def profile(self) -> ServerProfile:
         return self._profile or PROFILES["openai"]
 
-    def reproduction(self, messages: list[dict[str, Any]], prepared: Prepared) -> dict[str, str]:
-        return {}  # the server's model, not a checkpoint a script could load here
-
-    def gpu_seconds(self, prepared: Prepared) -> int | None:
-        return None  # the server's own GPU
-
-    def memory(self, prepared: Prepared) -> tuple[int | None, int | None]:
-        return None, None  # the server's device
-
-    def budget_problems(self, prepared: Prepared, gpu_seconds: int | None,
-                        memory: tuple[int | None, int | None]) -> list[str]:
-        return []  # only the server knows its limits, and says so when it refuses
-
     def unsupported_settings(self) -> dict[str, str]:
         return dict(self.profile.unsupported)
 
@@ -149,9 +136,10 @@ class RemoteEngine:
 
     # ---- one request ---------------------------------------------------------------------------
     def prepare(self, messages: list[dict[str, Any]], settings: Settings,
-                cancelled: Callable[[], bool] = never, within_limits: bool = True) -> Prepared:
+                cancelled: Callable[[], bool] = never, within_limits: bool = True,
+                conversation: str | None = None) -> Prepared:
         """The chat-completions request body for ``messages``, with notes on what could not be sent as asked
-        (the server counts the tokens, and holds the request to its own limits).
+        (the server counts the tokens, holds the request to its own limits and caches prefixes on its own).
         Raises ``Cancelled`` when ``cancelled()`` turns true while a video is decoded."""
         profile = self.profile
         intake = Intake.for_messages(messages, self.limits, cancelled)

@@ -81,3 +81,22 @@ def detect_server(models_listing: dict[str, Any]) -> str:
     if entries and all(isinstance(entry.get("status"), dict) for entry in entries):
         return "transformers"
     return "openai"
+
+
+class OnTheServer:
+    """What a remote engine leaves to its model server: costs, limits, reproduction and prefix caching."""
+
+    def reproduction(self, messages: list[dict[str, Any]], prepared) -> dict[str, str]:
+        return {}  # the server's model, not a checkpoint a script could load here
+
+    def gpu_seconds(self, prepared) -> int | None:
+        return None  # the server's own GPU
+
+    def memory(self, prepared) -> tuple[int | None, int | None]:
+        return None, None  # the server's device
+
+    def budget_problems(self, prepared, gpu_seconds: int | None, memory: tuple[int | None, int | None]) -> list[str]:
+        return []  # only the server knows its limits, and says so when it refuses
+
+    def forget(self, conversation: str | None) -> None:
+        pass  # nothing is kept here: the server caches prefixes on its own

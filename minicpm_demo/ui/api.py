@@ -4,11 +4,12 @@ Inputs, in order: ``text`` (str), ``files`` (list of files), ``modality`` ("imag
 ``history`` (earlier turns in the messages format, or None), ``settings`` (dict: any subset of the settings,
 the rest at the modality's defaults; ``system_prompt`` is sent as the system message). ``text`` alone, with no
 file, is a question too. Each streamed update is a dict ``{"answer", "reasoning", "done", "status", "stats",
-"history"}``; ``status`` is "preparing" (media read, prompt built and read by the model) until the first text, then
-"generating", then "done". Updates come at least every half second, the same again while nothing is new, so
-cancelling the job (or closing the connection) stops the work at any point. The last has ``done: true``, the
-reply's ``stats`` and the whole conversation as ``history`` (media as this server's paths; the system prompt is a
-setting, not part of it) to pass back for a follow-up question.
+"history", "loading"}``; ``status`` is "loading" while the request waits for the model to load (``loading``: the
+loader's ``step`` of ``steps`` and what it is ``doing``), "preparing" (media read, prompt built and read by the
+model) until the first text, then "generating", then "done". Updates come at least every half second, the same
+again while nothing is new, so cancelling the job (or closing the connection) stops the work at any point. The
+last has ``done: true``, the reply's ``stats`` and the whole conversation as ``history`` (media as this server's
+paths; the system prompt is a setting, not part of it) to pass back for a follow-up question.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def discard_upload(path: str) -> None:
         resolved.parent.rmdir()  # refused while another file is in it
 
 
-def _largest(kind: str, limits) -> tuple[int, str]:
+def size_limit(kind: str, limits) -> tuple[int, str]:
     return (limits.max_video_bytes, "--max-video-mb") if kind == "video" else (limits.max_image_bytes, "--max-image-mb")
 
 
@@ -80,13 +81,13 @@ def discard_if_oversized(path: str, kind: str, limits) -> None:
     """Delete an upload over its kind's limit at once: Gradio takes uploads up to the largest limit of any kind,
     before anyone knows which tab a file is for."""
     with suppress(OSError):
-        if os.path.getsize(path) > _largest(kind, limits)[0]:
+        if os.path.getsize(path) > size_limit(kind, limits)[0]:
             discard_upload(path)
 
 
 def _check_sizes(paths: list[str], kind: str, limits) -> None:
     """Refuse, and delete at once, a file over its kind's limit."""
-    largest, flag = _largest(kind, limits)
+    largest, flag = size_limit(kind, limits)
     for path in paths:
         try:
             check_file(path, "pdf" if kind == "image" and is_pdf(path) else kind, largest, flag)
@@ -143,25 +144,33 @@ def history_for_client(conversation) -> list[dict[str, Any]]:
 
 
 def stream_chat(engine, pacer: QueuePacer, text, files, modality, history, settings,
-                update_interval_s: float = UPDATE_INTERVAL_S):
+                update_interval_s: float = UPDATE_INTERVAL_S, reuse_key: str | None = None):
     conversation, chosen = chat_request(engine, text, files, modality, history, settings)
     stop = threading.Event()
-    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop, update_interval_s))
+    replies = pacer.paced(stream_reply(engine, conversation, chosen, stop, update_interval_s,
+                                       reuse_key=reuse_key))
     # Gradio closes this generator when the client cancels or goes away, and stream_reply takes that as Stop.
     with closing(replies):
         for answered in replies:
             turn = answered.turns[-1]
             done = turn.stats is not None
-            status = "done" if done else "generating" if turn.reply or turn.reasoning else "preparing"
+            status = "done" if done else "generating" if turn.reply or turn.reasoning else \
+                "loading" if turn.loading else "preparing"
             yield {"answer": turn.reply or "", "reasoning": turn.reasoning, "done": done, "status": status,
-                   "stats": turn.stats, "history": history_for_client(answered) if done else None}
+                   "loading": turn.loading, "stats": turn.stats,
+                   "history": history_for_client(answered) if done else None}
 
 
 def add_chat_endpoint(engine, pacer: QueuePacer, *, concurrency_id: str, concurrency_limit: int,
                       update_interval_s: float = UPDATE_INTERVAL_S) -> None:
-    def chat(text, files, modality, history, settings):
+    def chat(text, files, modality, history, settings, request: gr.Request):
+        # A client's follow-ups (history passed back) reuse what its earlier questions kept, found under its
+        # own session: another client's session is never looked at.
+        session = getattr(request, "session_hash", None)
+        reuse_key = f"api:{session}" if session else None
         try:
-            yield from stream_chat(engine, pacer, text, files, modality, history, settings, update_interval_s)
+            yield from stream_chat(engine, pacer, text, files, modality, history, settings, update_interval_s,
+                                   reuse_key)
         except USER_ERRORS as error:
             raise user_error(error) from None
 

@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from minicpm_demo.chat import Attachment, Conversation
+from minicpm_demo.engine.waiting import check_can_wait
 from minicpm_demo.media import MediaError, is_pdf
 from minicpm_demo.phrases import error_in, said_in
 from minicpm_demo.seen import SeenPictures
@@ -21,6 +22,7 @@ from minicpm_demo.ui.budget import BudgetLine
 from minicpm_demo.ui.capture import capture_controls
 from minicpm_demo.ui.compare import build_compare_tab
 from minicpm_demo.ui.controls import setting_control
+from minicpm_demo.ui.endpoints import add_endpoints
 from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.examples import examples_by_language
 from minicpm_demo.ui.fairness import QueueShare
@@ -28,8 +30,8 @@ from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, bus
 from minicpm_demo.ui.history import chats_menu
 from minicpm_demo.ui.i18n import language, say, t
 from minicpm_demo.ui.pacing import QueuePacer
-from minicpm_demo.ui.preflight_api import add_preflight_endpoint
 from minicpm_demo.ui.render import CHATBOT, question_at, to_chatbot
+from minicpm_demo.ui.sign_in import scope_of
 from minicpm_demo.ui.status import status_line
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class ChatTab:
             notice(said_in(refused, session.language), session.language)
             return session, *UNCHANGED
         try:
-            self.engine.ready_model()  # refuse now, while the question is still in the input box
+            check_can_wait(self.engine)  # refuse now, while the question is still in the input box
             conversation = session.conversation
             self.engine.request_limits.check(text, len(conversation.turns), conversation.text_chars)
         except USER_ERRORS as error:
@@ -117,7 +119,8 @@ class ChatTab:
             settings = self.settings(thinking, values)
             keep_seen = None if self.seen is None else (lambda seen: self.seen.keep(session, seen))
             replies = self.pacer.paced(stream_reply(self.engine, before, settings, stop_event,
-                                                    self.update_interval_s, keep_seen=keep_seen))
+                                                    self.update_interval_s, keep_seen=keep_seen,
+                                                    reuse_key=session.reuse_key))
             shown = None
             with closing(replies):  # a page that goes away closes this handler, and the reply with it
                 for conversation in replies:
@@ -197,7 +200,8 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
              and (spec.modality == "video" or f.name not in VIDEO_ONLY_FIELDS)]
     tab = ChatTab(engine, spec, names, pacer, update_interval_s, refusal, seen)
     key = spec.modality.replace("-", "_")
-    session = gr.State(ChatSession())
+    # Gradio drops a browser session's state an hour after its page closes: what it kept goes with it.
+    session = gr.State(ChatSession(forget=engine.forget), delete_callback=ChatSession.end)
     chatbot = gr.Chatbot(show_label=False, height=460, elem_id=f"chatbot_{key}", buttons=["copy", "copy_all"],
                          feedback_options=None, **CHATBOT, editable="user")
     box = gr.MultimodalTextbox(label=t(spec.input_key), placeholder=t("placeholder"),
@@ -254,10 +258,12 @@ def _build_tab(engine, spec: TabSpec, generation_limit: int, pacer: QueuePacer, 
 
 def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = None,
                update_interval_s: float = UPDATE_INTERVAL_S, examples: dict[str, tuple[dict, ...]] | None = None,
-               queue_share: QueueShare | None = None, compare_engine=None) -> gr.Blocks:
+               queue_share: QueueShare | None = None, compare_engine=None, mcp: bool = False,
+               sign_in=None) -> gr.Blocks:
     """The page, queued: at most ``generation_limit`` replies at once, ``queue_size`` requests waiting, each
     session and visitor's share of them bounded by ``queue_share``; a streaming reply is sent at most every
-    ``update_interval_s``."""
+    ``update_interval_s``. ``mcp``: also the MCP server's tools (ui/mcp_tools.py); ``sign_in``: visitors sign in
+    with Hugging Face (ui/sign_in.py)."""
     examples = examples or {}
     tabs = [
         TabSpec("image", "tab_image", "input_image", ("image",), "single", examples.get("image", ())),
@@ -267,17 +273,18 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
     ]
     assert [tab.modality for tab in tabs] == list(MODALITIES)
     demo = gr.Blocks(title="MiniCPM-V 4.6", delete_cache=(3600, 24 * 3600))
-    pacer = QueuePacer(demo)
-    seen = SeenPictures()
+    pacer, seen = QueuePacer(demo), SeenPictures()
 
     def refusal(request: gr.Request | None) -> str | None:
-        if queue_share is None or request is None or request.request is None:
-            return None
-        return queue_share.refusal(demo, MODEL_CONCURRENCY_ID, request.session_hash, request.request.scope)
+        scope = scope_of(request)
+        if sign_in is not None and (problem := sign_in.refusal(scope)) is not None:
+            return problem
+        return None if queue_share is None or scope is None else \
+            queue_share.refusal(demo, MODEL_CONCURRENCY_ID, request.session_hash, scope)
 
     with demo:
         gr.Markdown(t("header"), elem_id="header")
-        status_line(demo, engine)
+        status_line(demo, engine, sign_in)
         for spec in tabs:
             with gr.Tab(t(spec.title_key), id=spec.modality, elem_id=f"tab_{spec.modality.replace('-', '_')}"):
                 loads = _build_tab(engine, spec, generation_limit, pacer, update_interval_s, refusal, seen)
@@ -286,9 +293,8 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
         with gr.Tab(t("tab_compare"), id="compare", elem_id="tab_compare"):
             build_compare_tab(engine, pacer, update_interval_s, MODEL_CONCURRENCY_ID, generation_limit, refusal,
                               compare_engine)
-        api.add_chat_endpoint(engine, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
-                              update_interval_s=update_interval_s)
-        add_preflight_endpoint(engine)
+        add_endpoints(engine, demo, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
+                      update_interval_s=update_interval_s, mcp=mcp)
     demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)
     pacer.settle()
     return demo

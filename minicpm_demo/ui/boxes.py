@@ -20,6 +20,12 @@ COLOURS = ("#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2")
 
 _drawn: OrderedDict[str, str] = OrderedDict()
 _lock = threading.Lock()
+_removed = 0  # drawn pictures removed so far: a reply rendered before a removal may point at a missing file
+
+
+def removals() -> int:
+    """How many drawn pictures were removed; a rendering of a reply made at another count may be out of date."""
+    return _removed
 
 
 FOLDER = os.path.join(tempfile.gettempdir(), "minicpm-demo-boxes")  # served to the page (app.py's allowed_paths)
@@ -32,6 +38,7 @@ def _folder() -> str:
 
 def boxed_picture(image_path: str, boxes: list[Box]) -> str | None:
     """The picture at ``image_path`` with ``boxes`` drawn and numbered, or None when it cannot be read now."""
+    global _removed
     key = hashlib.sha256(repr((image_path, boxes)).encode()).hexdigest()[:32]
     with _lock:
         if key in _drawn and os.path.exists(_drawn[key]):
@@ -59,4 +66,5 @@ def boxed_picture(image_path: str, boxes: list[Box]) -> str | None:
             _, old = _drawn.popitem(last=False)
             with suppress(OSError):
                 os.remove(old)
+            _removed += 1
     return path

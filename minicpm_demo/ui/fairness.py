@@ -38,13 +38,16 @@ class QueueShare:
         return None
 
 
-def chat_admission(demo, share: QueueShare, concurrency_id: str) -> Callable[[Any, dict], str | None]:
-    """For the HTTP guard: why the JSON body of a ``queue/join`` for ``/chat`` may not join now, or None."""
+def chat_admission(demo, share: QueueShare, concurrency_id: str, sign_in=None) -> Callable[[Any, dict], str | None]:
+    """For the HTTP guard: why the JSON body of a ``queue/join`` for ``/chat`` may not join now, or None;
+    ``sign_in`` (ui/sign_in.py), where visitors must sign in, is asked first."""
     chat = fn_index_of(demo, "chat")
 
     def admission(body: Any, scope: dict) -> str | None:
         if chat is None or not isinstance(body, dict) or body.get("fn_index") != chat:
             return None
+        if sign_in is not None and (problem := sign_in.refusal(scope)) is not None:
+            return problem
         return share.refusal(demo, concurrency_id, str(body.get("session_hash")), scope)
 
     return admission

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
+import weakref
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
+from minicpm_demo import seen
 from minicpm_demo.chat import GONE, Conversation, Turn
 from minicpm_demo.engine.pipeline import BEFORE_THE_MODEL
 from minicpm_demo.grounding import find_boxes, readable
 from minicpm_demo.phrases import said_in
 from minicpm_demo.text import dollar_math_to_parens, normalize_response_text
+from minicpm_demo.ui import boxes as drawn_boxes
 from minicpm_demo.ui.boxes import boxed_picture
 from minicpm_demo.ui.i18n import say
 
@@ -47,10 +53,19 @@ def format_stats(stats: dict[str, Any] | None, lang: str = "en") -> str:
     return "<sub>" + " · ".join(parts + notes) + "</sub>"
 
 
+def _waiting_title(loading: dict[str, Any], lang: str) -> str:
+    """The pending reply's title while it waits for the model: how far the loader is."""
+    step, steps = loading.get("step"), loading.get("steps")
+    where = say("status.step", lang, step=max(step, 1), steps=steps) if step is not None and steps else \
+        say("status.loading", lang)
+    title = say("waiting_model", lang, step=where)
+    return f"{title}: {loading['doing']}" if lang == "en" and loading.get("doing") else title  # the loader's English
+
+
 def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | None = None) -> list[dict[str, Any]]:
     if streaming and not turn.reasoning and not turn.reply:  # one placeholder until the first text
-        return [{"role": "assistant", "content": "",
-                 "metadata": {"title": say("preparing", lang), "status": "pending"}}]
+        title = say("preparing", lang) if not turn.loading else _waiting_title(turn.loading, lang)
+        return [{"role": "assistant", "content": "", "metadata": {"title": title, "status": "pending"}}]
     if streaming and not turn.reply:  # thinking: the reasoning so far, under Gradio's spinner
         return [{"role": "assistant", "content": _display_text(turn.reasoning),
                  "metadata": {"title": say("reasoning", lang), "status": "pending"}}]
@@ -84,6 +99,30 @@ def _assistant_messages(turn: Turn, streaming: bool, lang: str, picture: str | N
     if drawn:  # the boxes on the picture the question was about, numbered as in the text
         messages.append({"role": "assistant", "content": {"path": drawn}})
     return messages
+
+
+# A finished reply's messages, kept while its turn lives: a streamed update renders the whole conversation each
+# time, and only its last reply changes. Keyed by the turn's identity (a Turn is immutable, so a changed reply is
+# another turn) with what else its rendering depends on; the weak reference tells a reused id from the same turn.
+RENDERED_KEPT = 1024
+_rendered: OrderedDict[tuple, tuple[weakref.ref, list[dict[str, Any]]]] = OrderedDict()
+_rendered_lock = threading.Lock()
+
+
+def _finished_messages(turn: Turn, lang: str, picture: str | None) -> list[dict[str, Any]]:
+    # The sweep counts change when a filmstrip's or a box drawing's file is removed: such a reply is drawn anew.
+    key = (id(turn), lang, picture, seen.sweeps(), drawn_boxes.removals())
+    with _rendered_lock:
+        kept = _rendered.get(key)
+        if kept is not None and kept[0]() is turn:
+            _rendered.move_to_end(key)
+            return copy.deepcopy(kept[1])
+    messages = _assistant_messages(turn, False, lang, picture)
+    with _rendered_lock:
+        _rendered[key] = (weakref.ref(turn), messages)
+        while len(_rendered) > RENDERED_KEPT:
+            _rendered.popitem(last=False)
+    return copy.deepcopy(messages)  # the caller's to change: the kept ones stay as rendered
 
 
 def _filmstrip(seen: list[dict[str, Any]], lang: str) -> str:
@@ -134,7 +173,11 @@ def _layout(conversation: Conversation, streaming: bool, lang: str) -> list[tupl
         if turn.text:
             messages.append((index, True, {"role": "user", "content": dollar_math_to_parens(turn.text)}))
         is_last = index == len(conversation.turns) - 1
-        if turn.reply is not None or (is_last and streaming):
-            replies = _assistant_messages(turn, streaming and is_last, lang, picture)
-            messages.extend((index, False, message) for message in replies)
+        if is_last and streaming:
+            replies = _assistant_messages(turn, True, lang, picture)
+        elif turn.reply is not None:
+            replies = _finished_messages(turn, lang, picture)
+        else:
+            replies = []
+        messages.extend((index, False, message) for message in replies)
     return messages

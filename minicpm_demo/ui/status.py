@@ -9,7 +9,9 @@ from pathlib import PurePath
 import gradio as gr
 
 from minicpm_demo.engine import EngineStatus
+from minicpm_demo.ui.gradio_patches import sign_in_button_reads_the_session
 from minicpm_demo.ui.i18n import language, say
+from minicpm_demo.ui.sign_in import scope_of, signed_in
 
 DEVICES = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}
 
@@ -59,14 +61,24 @@ def _markdown_code(text: str) -> str:
     return "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
 
 
-def status_line(demo, engine) -> None:
-    """The status line, in the browser's language, refreshed every second while the model loads."""
-    status = gr.HTML(status_html(engine.status(), "en"), elem_id="model_status")
+def status_line(demo, engine, sign_in=None) -> None:
+    """The status line, in the browser's language, refreshed every second while the model loads; with
+    ``sign_in`` (ui/sign_in.py), a Sign in button beside it and the signed-in visitor's name in it."""
+    with gr.Row(equal_height=True):
+        status = gr.HTML(status_html(engine.status(), "en"), elem_id="model_status")
+        if sign_in is not None:
+            sign_in_button_reads_the_session()
+            gr.LoginButton(elem_id="sign_in", size="md", scale=0, min_width=270)  # its label on one line
     timer = gr.Timer(1.0)
 
     def refresh_status(request: gr.Request):
         state = engine.status()
-        return status_html(state, language(request)), gr.Timer(active=state.state == "loading")
+        lang = language(request)
+        line = status_html(state, lang)
+        profile = signed_in(scope_of(request)) if sign_in else None
+        if profile is not None:
+            line += f"<br>{say('status.signed_in', lang, user=html.escape(str(profile.get('preferred_username'))))}"
+        return line, gr.Timer(active=state.state == "loading")
 
     quiet = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     timer.tick(refresh_status, None, [status, timer], **quiet)

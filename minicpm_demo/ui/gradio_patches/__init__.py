@@ -26,11 +26,19 @@ slower and its queue polls at Gradio's own pace.
   cost a config's worth of time and memory, and keeps every question sent to ``/chat``, refused or not, for as
   long as the session. ``lean_sessions(demo)`` makes ``demo``'s sessions start with an empty copy and skips the
   writes of values.
+- **MCP behind --auth.** Gradio's MCP server calls a queued tool through a client of its own app that it makes
+  without credentials, which ``--auth`` refuses; ``sign_in_mcp_loopback()`` gives it one signed in (the MCP
+  client's own credentials are checked before, by ``ui/mcp_tools.McpGate``).
+- **The Sign in button's label.** ``gr.LoginButton`` reads the session through ``gr.Request``, which fails on the
+  list of organizations in a Hugging Face profile; ``sign_in_button_reads_the_session()`` has it read the session
+  as Starlette holds it.
 - **matplotlib's backend chosen up front.** Gradio switches matplotlib to "agg" and back around every event when
   matplotlib is installed; with the backend left to auto-detection, the first switch runs the detection, which
   delays the first event. ``MPLBACKEND=agg`` (unless set) spares it: a server never needs an interactive backend.
 """
 
+from minicpm_demo.ui.gradio_patches.login import sign_in_button_reads_the_session
+from minicpm_demo.ui.gradio_patches.mcp import sign_in_mcp_loopback
 from minicpm_demo.ui.gradio_patches.queue import (
     QueuePolling,
     fn_index_of,
@@ -49,4 +57,4 @@ from minicpm_demo.ui.gradio_patches.version import PATCHED_GRADIO, enabled, inst
 
 __all__ = ["PATCHED_GRADIO", "DeferredModule", "QueuePolling", "apply", "enabled", "finish_deferred_imports",
            "fn_index_of", "installed_gradio_version", "lean_sessions", "queue_polling", "server_app_built_at_launch",
-           "set_queue_polling", "waiting_requests"]
+           "set_queue_polling", "sign_in_button_reads_the_session", "sign_in_mcp_loopback", "waiting_requests"]

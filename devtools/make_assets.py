@@ -1,6 +1,6 @@
-"""Regenerate the example files in this folder (all drawn here; no third-party content).
+"""Regenerate the page's example files in minicpm_demo/assets/ (all drawn here; no third-party content).
 
-    python assets/make_assets.py
+    python -m devtools.make_assets
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
-HERE = Path(__file__).resolve().parent
+# Inside the package, so an installed app serves the same examples as a checkout.
+OUT = Path(__file__).resolve().parents[1] / "minicpm_demo" / "assets"
 
 
 def bar_chart(path: Path) -> None:
@@ -58,7 +59,7 @@ def bouncing_ball(path: Path, seconds: int = 4, fps: int = 12) -> None:
 
 
 if __name__ == "__main__":
-    bar_chart(HERE / "chart.png")
-    street_sign(HERE / "sign-stop.png", "STOP HERE", (200, 30, 30))
-    street_sign(HERE / "sign-go.png", "GO AHEAD", (30, 140, 60))
-    bouncing_ball(HERE / "ball.mp4")
+    bar_chart(OUT / "chart.png")
+    street_sign(OUT / "sign-stop.png", "STOP HERE", (200, 30, 30))
+    street_sign(OUT / "sign-go.png", "GO AHEAD", (30, 140, 60))
+    bouncing_ball(OUT / "ball.mp4")
