@@ -15,6 +15,8 @@ def check_values(values: dict, options, environ, error: Callable[[str], None]) -
     for option in options:
         if option.flag.startswith("--max-") and option.flag != "--max-prompt-tokens" and values[option.dest] < 1:
             error(f"{option.flag} (env {option.env}) is {values[option.dest]}: use 1 or more")
+    if values["queue_size"] < 1:
+        error(f"--queue-size (env QUEUE_SIZE) is {values['queue_size']}: use 1 or more")
     for name in ("upload_mb_per_hour", "login_failures", "queue_per_session", "queue_per_visitor",
                  "max_prompt_tokens", "load_wait_s"):
         if values[name] < 0:

@@ -74,9 +74,11 @@ _launched: dict = {}  # URL -> the Blocks that launched_app serves there
 
 
 def queue_holds(url: str) -> int:
-    """How many requests the queue of the app launched at ``url`` holds, waiting, running or being cancelled."""
-    events = getattr(getattr(_launched[url], "_queue", None), "event_ids_to_events", {})
-    return sum(1 for event in list(events.values()) if not getattr(event, "closed", False))
+    """How many requests for the model the queue of the app launched at ``url`` holds, waiting or running."""
+    from minicpm_demo.ui.blocks import MODEL_CONCURRENCY_ID
+    from minicpm_demo.ui.gradio_patches import waiting_requests
+
+    return len(waiting_requests(_launched[url], MODEL_CONCURRENCY_ID))
 
 
 @contextmanager

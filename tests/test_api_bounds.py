@@ -157,9 +157,14 @@ def test_refused_requests_keep_nothing_in_their_sessions(app):
             assert not completed["success"] and "characters long" in completed["output"]["error"]
 
     refused_from_new_sessions(10)  # the allocator's own high-water mark
-    before = _rss_mb()
-    refused_from_new_sessions(30)
-    assert _rss_mb() - before < 8, "30 refused 1 MB questions must not stay in memory"
+    growth = []
+    for _ in range(3):  # kept questions would add 30 MB each round; a background import may add to one round
+        before = _rss_mb()
+        refused_from_new_sessions(30)
+        growth.append(_rss_mb() - before)
+        if growth[-1] < 8:
+            break
+    assert min(growth) < 8, f"30 refused 1 MB questions must not stay in memory: each round grew {growth} MB"
 
 
 # ---- a Space-like app: small limits, a password, visitors told apart by a proxy's X-Forwarded-For ----------------

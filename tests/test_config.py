@@ -130,6 +130,9 @@ def test_request_limits_and_the_http_bounds_come_from_their_flags(capsys):
     with pytest.raises(SystemExit):
         parse_config([], environ={"LOGIN_FAILURES": "-1"})
     assert "--login-failures (env LOGIN_FAILURES) is -1: use 0 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # Gradio's queue of size 0 would refuse every request
+        parse_config(["--queue-size", "0"], environ={})
+    assert "--queue-size (env QUEUE_SIZE) is 0: use 1 or more" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse_config([], environ={"FORWARDED_FOR": "always"})
 

@@ -89,3 +89,44 @@ def test_compare_refuses_a_question_the_visitors_share_has_no_room_for(app):
     with pytest.warns(UserWarning, match="You already have 8 requests"):
         updates = list(tab.run(None, {"text": "Hello?", "files": []}))
     assert len(updates) == 1, "nothing is run"
+
+
+def test_a_request_gradio_forgot_to_drop_takes_nobody_s_share(shared_app):
+    """Gradio leaves an event cancelled twice while it winds down in its table of events for good (seen when a
+    client cancels two requests at once on a busy machine); only waiting and running requests count."""
+    from types import SimpleNamespace
+
+    from helpers import _launched
+
+    from minicpm_demo.ui.blocks import MODEL_CONCURRENCY_ID
+    from minicpm_demo.ui.gradio_patches import waiting_requests
+
+    queue = _launched[shared_app]._queue
+    left_over = SimpleNamespace(session_hash="gone", concurrency_id=MODEL_CONCURRENCY_ID, closed=False,
+                                request=SimpleNamespace(scope={"client": ("127.0.0.1", 1)}))
+    queue.event_ids_to_events["left-over"] = left_over
+    try:
+        assert waiting_requests(_launched[shared_app], MODEL_CONCURRENCY_ID) == []
+    finally:
+        queue.event_ids_to_events.pop("left-over", None)
+
+
+def test_a_full_queue_for_the_model_leaves_the_budget_lines_their_own_room(tiny_checkpoint, red_image):
+    """With room for one waiting question, a third is refused as Gradio refuses a full queue, and what a
+    question would cost is still answered: budget lines never take a question's place, nor it theirs."""
+    with launched_app(tiny_checkpoint, "--queue-size", "1", endless=True) as url:
+        clients = [Client(url, analytics_enabled=False, verbose=False) for _ in range(3)]
+        jobs = [submit(clients[0], red_image)]
+        try:
+            assert wait_for(generate_threads_alive, timeout=60)
+            jobs.append(submit(clients[1], red_image))
+            assert wait_for(lambda: jobs[1].status().code.name in ("QUEUE", "IN_QUEUE"), timeout=30)
+            assert "Queue is full" in refused(submit(clients[2], red_image))
+            budget = clients[2].predict("What is it?", [handle_file(str(red_image))], "image", None, {},
+                                        api_name="/preflight")
+            assert budget["visual_tokens"] > 0 and budget["fits"]
+        finally:
+            cancel_all(url, jobs)
+        job = clients[2].submit("Hi", [handle_file(str(red_image))], "image", None,
+                                {"do_sample": False, "max_new_tokens": 3}, api_name="/chat")
+        assert job.result(timeout=120)["done"], "once the queue has room, a question joins it again"

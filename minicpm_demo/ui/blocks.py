@@ -25,7 +25,7 @@ from minicpm_demo.ui.controls import setting_control
 from minicpm_demo.ui.endpoints import add_endpoints
 from minicpm_demo.ui.errors import USER_ERRORS
 from minicpm_demo.ui.examples import examples_by_language
-from minicpm_demo.ui.fairness import QueueShare
+from minicpm_demo.ui.fairness import QueueShare, whole_queue
 from minicpm_demo.ui.feedback import UNCHANGED, answering_buttons, as_input, busy, idle_buttons, notice, question_in
 from minicpm_demo.ui.history import chats_menu
 from minicpm_demo.ui.i18n import language, say, t
@@ -295,6 +295,6 @@ def build_demo(engine, *, generation_limit: int = 1, queue_size: int | None = No
                               compare_engine)
         add_endpoints(engine, demo, pacer, concurrency_id=MODEL_CONCURRENCY_ID, concurrency_limit=generation_limit,
                       update_interval_s=update_interval_s, mcp=mcp)
-    demo.queue(max_size=queue_size, default_concurrency_limit=generation_limit)
+    demo.queue(max_size=whole_queue(MODEL_CONCURRENCY_ID, queue_size), default_concurrency_limit=generation_limit)
     pacer.settle()
     return demo

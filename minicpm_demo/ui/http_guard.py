@@ -8,7 +8,8 @@
 - An upload must say its size (411) and fit the visitor's hourly quota (429, with Retry-After).
 - After too many wrong passwords, a visitor's next login waits (429, with Retry-After).
 - A request that would take more than its session's or visitor's share of the model's queue is refused as it
-  joins (422, ``admission``; ui/fairness.py), before it waits.
+  joins (422, ``admission``; ui/fairness.py), before it waits; so is one whose kind has no room left in the
+  queue (503, as Gradio answers a full queue).
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ class HttpLimits:
 class RequestGuard:
     """Starlette/ASGI middleware; ``limits`` is an ``HttpLimits``."""
 
-    def __init__(self, app, limits: HttpLimits, admission: Callable[[Any, dict], str | None] | None = None):
+    def __init__(self, app, limits: HttpLimits, admission: Callable[[Any, dict], Any] | None = None):
         self.app = app
         self.limits = limits
-        self.admission = admission  # the JSON body of a queue/join and its scope -> why it may not join, or None
+        self.admission = admission  # a queue/join's JSON body and scope -> a fairness.Refusal, or None
         self.uploads = UploadQuota(limits.upload_bytes_per_hour) if limits.upload_bytes_per_hour else None
         self.logins = LoginThrottle(limits.login_failures, first_wait_s=limits.first_login_wait_s)
 
@@ -72,7 +73,9 @@ class RequestGuard:
         if problem := _file_problem(scope, body):
             return await _Refusal(422, problem, validation=True)(send)
         if self.admission and path.endswith(JOIN_PATH) and (refused := self.admission(_json(body), scope)):
-            return await _Refusal(422, refused, validation=True, parameter="text")(send)
+            if refused.status == 503:  # shaped as Gradio's own full queue, which its clients know
+                return await _Refusal(503, str(refused.message))(send)
+            return await _Refusal(refused.status, refused.message, validation=True, parameter="text")(send)
         replayed = _replay(body, receive)
         if not login:
             return await self.app(scope, replayed, send)

@@ -68,7 +68,7 @@ def launch_kwargs(config: AppConfig, demo=None) -> dict:
     from minicpm_demo.seen import ROOT as SEEN_ROOT
     from minicpm_demo.ui.blocks import MODEL_CONCURRENCY_ID, PICKERS
     from minicpm_demo.ui.boxes import FOLDER as BOXES_FOLDER
-    from minicpm_demo.ui.fairness import chat_admission
+    from minicpm_demo.ui.fairness import join_admission, queue_rooms
     from minicpm_demo.ui.http_guard import HttpLimits, RequestGuard
     from minicpm_demo.ui.i18n import I18N
     from minicpm_demo.ui.mcp_tools import McpGate
@@ -78,7 +78,8 @@ def launch_kwargs(config: AppConfig, demo=None) -> dict:
     # Gradio takes each file up to this size whatever it is for; /chat then holds it to its own kind's limit.
     largest_upload_mb = max(config.max_image_mb, config.max_video_mb)
     credentials = config.credentials()
-    admission = None if demo is None else chat_admission(demo, queue_share(config), MODEL_CONCURRENCY_ID,
+    admission = None if demo is None else join_admission(demo, queue_share(config), MODEL_CONCURRENCY_ID,
+                                                         queue_rooms(MODEL_CONCURRENCY_ID, config.queue_size),
                                                          sign_in(config))
     # /healthz first: it answers before the request guard and authentication (ui/status_api.py)
     health = [] if demo is None else [Middleware(Healthz, engine=demo.engine)]

@@ -20,6 +20,7 @@ from minicpm_demo.ui.errors import USER_ERRORS, user_error
 
 API_NAME = "preflight"
 CONCURRENCY_ID = "preflight"  # media reading and the processor, beside the model's replies, one at a time
+ROOM = 32  # budget lines and /preflight calls that may wait at once, in a room of their own (ui/fairness.py)
 
 
 def preflight_request(engine, text, files, modality, history, settings) -> dict:

@@ -20,6 +20,8 @@ slower and its queue polls at Gradio's own pace.
   Inside ``server_app_built_at_launch()`` the first three are skipped (``demo.app`` stays None until launch).
 - **Queue polling.** Gradio's queue wakes up at short fixed intervals to look for new work and for progress
   updates; ``set_queue_polling()`` sets those intervals (``ui/pacing.py`` decides them).
+- **Queue reads.** Fair queueing and each kind of request's own room in the queue (``ui/fairness.py``) read which
+  requests wait and run: ``waiting_requests()``, ``queued()``, ``concurrency_id_of()``.
 - **Lean sessions.** Each session (up to 10,000 are kept) gets its own copy of every component's config, made up
   front, and for every event Gradio writes into it the value each input sent and each output showed. Gradio reads
   that copy only to make deep links, which this app does not offer; yet it makes any request from a new session
@@ -41,8 +43,10 @@ from minicpm_demo.ui.gradio_patches.login import sign_in_button_reads_the_sessio
 from minicpm_demo.ui.gradio_patches.mcp import sign_in_mcp_loopback
 from minicpm_demo.ui.gradio_patches.queue import (
     QueuePolling,
+    concurrency_id_of,
     fn_index_of,
     queue_polling,
+    queued,
     set_queue_polling,
     waiting_requests,
 )
@@ -55,6 +59,7 @@ from minicpm_demo.ui.gradio_patches.startup import (
 )
 from minicpm_demo.ui.gradio_patches.version import PATCHED_GRADIO, enabled, installed_gradio_version
 
-__all__ = ["PATCHED_GRADIO", "DeferredModule", "QueuePolling", "apply", "enabled", "finish_deferred_imports",
-           "fn_index_of", "installed_gradio_version", "lean_sessions", "queue_polling", "server_app_built_at_launch",
-           "set_queue_polling", "sign_in_button_reads_the_session", "sign_in_mcp_loopback", "waiting_requests"]
+__all__ = ["PATCHED_GRADIO", "DeferredModule", "QueuePolling", "apply", "concurrency_id_of", "enabled",
+           "finish_deferred_imports", "fn_index_of", "installed_gradio_version", "lean_sessions", "queue_polling",
+           "queued", "server_app_built_at_launch", "set_queue_polling", "sign_in_button_reads_the_session",
+           "sign_in_mcp_loopback", "waiting_requests"]
