@@ -34,6 +34,8 @@ PAGE_CSS = """
    without scrolling, an attachment's thumbnail included (a laptop's 800 pixels, a phone's 844). */
 [id^="chatbot_"] { height: max(240px, calc(100dvh - 480px)) !important; }
 @media (max-width: 640px) { [id^="chatbot_"] { height: max(240px, calc(100dvh - 550px)) !important; } }
+/* A phone's row of three leaves "Regenerate" no room for Gradio's padding: its label keeps inside the button. */
+@media (max-width: 480px) { [id^="regenerate_"], [id^="undo_"], [id^="clear_"] { padding-inline: 4px; } }
 """
 
 # What each tab's file picker offers (its own files first; "All files" stays one click away in the dialog). The
