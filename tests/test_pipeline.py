@@ -38,7 +38,7 @@ class ScriptedEngine:
     def ready_model(self):
         return "scripted"
 
-    def prepare(self, messages, settings, cancelled):
+    def prepare(self, messages, settings, cancelled, conversation=None):
         if self.prepare_until is not None:
             while not self.prepare_until.wait(0.01):
                 if cancelled():
@@ -131,7 +131,7 @@ def test_closing_the_reply_closes_the_engines_generation():
 
 def test_an_error_while_preparing_reaches_the_caller():
     class Refusing(ScriptedEngine):
-        def prepare(self, messages, settings, cancelled):
+        def prepare(self, messages, settings, cancelled, conversation=None):
             raise ValueError("this file is broken")
 
     with pytest.raises(ValueError, match="this file is broken"):

@@ -78,10 +78,7 @@ def run_request(engine: Engine, messages: list[dict[str, Any]], settings: Settin
     if stop.is_set():
         yield Delta(stats=stopped_before_the_model(started))
         return
-    prepare = partial(engine.prepare, messages, settings)
-    if conversation is not None:
-        prepare = partial(prepare, conversation=conversation)
-    prepared = prepared_unless_stopped(prepare, stop)
+    prepared = prepared_unless_stopped(partial(engine.prepare, messages, settings, conversation=conversation), stop)
     if prepared is None:
         yield Delta(stats=stopped_before_the_model(started))
         return
